@@ -1,0 +1,88 @@
+//! `bulkId:X` references between operations of one job, and ids from `location` URLs.
+//!
+//! A POST names the resource it creates with a `bulkId`; later operations refer to it as
+//! `bulkId:X` before its id exists, either as a whole segment of their `path`
+//! (`/Groups/bulkId:g1`) or as a whole string value anywhere in their `data`
+//! (`{"members": [{"value": "bulkId:u1"}]}`).
+
+use serde_json::Value;
+
+/// What a reference starts with.
+pub const BULK_ID_PREFIX: &str = "bulkId:";
+
+/// The `X` of a reference `bulkId:X`, or `None` if `text` is not one (or `X` is empty).
+///
+/// ```
+/// assert_eq!(map_entities::parse_bulk_id_reference("bulkId:u1"), Some("u1"));
+/// assert_eq!(map_entities::parse_bulk_id_reference("u1"), None);
+/// assert_eq!(map_entities::parse_bulk_id_reference("bulkId:"), None);
+/// ```
+pub fn parse_bulk_id_reference(text: &str) -> Option<&str> {
+    text.strip_prefix(BULK_ID_PREFIX)
+        .filter(|id| !id.is_empty())
+}
+
+/// The resource id at the end of a `location` URL: its last non-empty path segment, without
+/// query or fragment.
+///
+/// ```
+/// use map_entities::id_from_location;
+///
+/// assert_eq!(id_from_location("https://map.example/api/v2/Users/9f2"), Some("9f2"));
+/// assert_eq!(id_from_location("https://map.example/api/v2/Groups/lab-a/?x=1"), Some("lab-a"));
+/// assert_eq!(id_from_location(""), None);
+/// ```
+pub fn id_from_location(location: &str) -> Option<&str> {
+    let end = location.find(['?', '#']).unwrap_or(location.len());
+    let path = location[..end].trim_end_matches('/');
+    let id = path.rsplit('/').next()?;
+    // `https://host` alone has no resource id.
+    (!id.is_empty() && !path.ends_with(':') && !path[..path.len() - id.len()].ends_with("//"))
+        .then_some(id)
+}
+
+/// Pushes the `X` of every `bulkId:X` segment of `path`.
+pub(crate) fn references_in_str<'a>(path: &'a str, found: &mut Vec<&'a str>) {
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    found.extend(path[..end].split('/').filter_map(parse_bulk_id_reference));
+}
+
+/// Pushes the `X` of every string value `bulkId:X` anywhere in `data`.
+pub(crate) fn references_in_value<'a>(data: &'a Value, found: &mut Vec<&'a str>) {
+    match data {
+        Value::String(text) => found.extend(parse_bulk_id_reference(text)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| references_in_value(item, found)),
+        Value::Object(fields) => fields
+            .values()
+            .for_each(|value| references_in_value(value, found)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_references_in_path_segments_and_nested_values() {
+        let data = json!({"members": [{"value": "bulkId:u1"}, {"value": "u-7"}],
+                          "administrators": [{"value": "bulkId:u2"}],
+                          "description": "mentions bulkId:u3 in passing"});
+        let mut found = Vec::new();
+        references_in_str("/Groups/bulkId:g1", &mut found);
+        references_in_value(&data, &mut found);
+        found.sort_unstable();
+        assert_eq!(found, ["g1", "u1", "u2"]);
+    }
+
+    #[test]
+    fn locations_without_an_id() {
+        assert_eq!(id_from_location("https://map.example"), None);
+        assert_eq!(id_from_location("https://map.example/"), None);
+        assert_eq!(id_from_location("/Users/abc"), Some("abc"));
+        assert_eq!(id_from_location("abc"), Some("abc"));
+    }
+}

@@ -1,0 +1,34 @@
+//! [`Meta`]: the server-maintained metadata of a resource.
+
+use crate::timestamp::Timestamp;
+use crate::wire::wire_struct;
+
+wire_struct! {
+    /// Metadata the server keeps for a resource: its type, when it was created and last modified,
+    /// and by whom.
+    ///
+    /// ```
+    /// use map_entities::Meta;
+    ///
+    /// let meta: Meta = serde_json::from_str(
+    ///     r#"{"resourceType":"User","created":"2024-04-01T09:30:00Z","lastModified":"2024-04-02T10:00:00.5Z"}"#,
+    /// )?;
+    /// assert_eq!(meta.resource_type.as_deref(), Some("User"));
+    /// assert_eq!(meta.last_modified.unwrap().as_str(), "2024-04-02T10:00:00.5Z");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub struct Meta {
+        /// `User`, `Group` or `Service`.
+        pub resource_type: String => "resourceType",
+        /// When the resource was created.
+        pub created: Timestamp => "created",
+        /// When the resource was last changed.
+        pub last_modified: Timestamp => "lastModified",
+        /// The id of whoever created the resource.
+        pub created_by: String => "createdBy",
+        /// The resource's URL.
+        pub location: String => "location",
+        /// The resource's version (an entity tag).
+        pub version: String => "version",
+    }
+}
