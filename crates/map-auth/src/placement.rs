@@ -1,0 +1,309 @@
+//! How a request carries its credentials: a Bearer header always; a `request` object merged into
+//! a JSON body (POST, PUT, PATCH) or `time_stamp` and `signature` query parameters (GET, DELETE).
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock, time_stamp};
+use crate::credentials::Credentials;
+use crate::signature::{Signature, compute_signature};
+
+/// Signs requests with one set of credentials. Every call makes a fresh time stamp and
+/// signature, so a retried request is signed afresh.
+///
+/// ```
+/// use map_auth::{Credentials, FixedClock, Signer};
+///
+/// let signer = Signer::new(Credentials::new("tok", "s3cr3t")).with_clock(FixedClock::at(0));
+/// let signed = signer.sign_request("DELETE", Some("x=1"), b"")?;
+/// assert_eq!(
+///     signed.query(),
+///     Some("x=1&time_stamp=0&signature=fdf331af8ac290223f4178361694d5417d9823057d6d23042aacbefd0e960419")
+/// );
+/// # Ok::<(), map_auth::SignError>(())
+/// ```
+#[derive(Clone)]
+pub struct Signer {
+    credentials: Credentials,
+    clock: Arc<dyn Clock>,
+}
+
+impl Signer {
+    /// A signer reading time from the system clock.
+    pub fn new(credentials: Credentials) -> Self {
+        Signer {
+            credentials,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The same signer reading time from `clock`.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The credentials this signer uses.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// A fresh time stamp and its signature.
+    pub fn sign(&self) -> Signature {
+        let time_stamp = time_stamp(self.clock.as_ref());
+        let signature = compute_signature(
+            self.credentials.client_secret.expose_secret(),
+            self.credentials.access_token.expose_secret(),
+            &time_stamp,
+        );
+        Signature {
+            time_stamp,
+            signature,
+        }
+    }
+
+    /// Signs one attempt of a request with `method`, the URL's `query` (without `?`) and
+    /// `body`:
+    ///
+    /// - POST, PUT, PATCH: `body` must be a JSON object; `"request": {"time_stamp": …,
+    ///   "signature": …}` becomes its first attribute. The query is left as it is.
+    /// - GET, DELETE: `time_stamp` and `signature` are appended to the query; the body is left
+    ///   as it is.
+    ///
+    /// The body must not already have a `request` attribute.
+    pub fn sign_request(
+        &self,
+        method: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Result<SignedRequest, SignError> {
+        let placement = match method {
+            "POST" | "PUT" | "PATCH" => Placement::Body,
+            "GET" | "DELETE" => Placement::Query,
+            other => {
+                return Err(SignError::UnsupportedMethod(
+                    other.chars().take(16).collect(),
+                ));
+            }
+        };
+        let signature = self.sign();
+        let (query, body) = match placement {
+            Placement::Body => (
+                query.map(str::to_owned),
+                merge_request_object(body, &signature)?,
+            ),
+            Placement::Query => (Some(append_query(query, &signature)), body.to_vec()),
+        };
+        Ok(SignedRequest {
+            authorization: format!("Bearer {}", self.credentials.access_token.expose_secret()),
+            query,
+            body,
+            signature,
+        })
+    }
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("credentials", &self.credentials)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+enum Placement {
+    Body,
+    Query,
+}
+
+/// One signed attempt: the `Authorization` header value, the query and the body to send.
+#[derive(Clone)]
+pub struct SignedRequest {
+    authorization: String,
+    query: Option<String>,
+    body: Vec<u8>,
+    signature: Signature,
+}
+
+impl SignedRequest {
+    /// The `Authorization` header value, `Bearer <access_token>`. It holds the token: put it in
+    /// the header and nowhere else.
+    pub fn authorization(&self) -> &str {
+        &self.authorization
+    }
+
+    /// The query to send (without `?`), if any.
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// The body to send.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body to send, by value.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
+    /// The time stamp this attempt was signed with.
+    pub fn time_stamp(&self) -> &str {
+        &self.signature.time_stamp
+    }
+}
+
+impl fmt::Debug for SignedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedRequest")
+            .field("authorization", &"Bearer <redacted>")
+            .field("time_stamp", &self.signature.time_stamp)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Why a request could not be signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignError {
+    /// A POST, PUT or PATCH body that is not a JSON object.
+    NotAJsonObject {
+        /// The start of the body, for the message.
+        found: String,
+    },
+    /// A method mAP Core does not sign (only POST, PUT, PATCH, GET, DELETE).
+    UnsupportedMethod(String),
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignError::NotAJsonObject { found } => write!(
+                f,
+                "a signed request body must be a JSON object (starting with '{{'), found {found:?}"
+            ),
+            SignError::UnsupportedMethod(method) => write!(
+                f,
+                "cannot sign method {method:?}: expected POST, PUT, PATCH, GET or DELETE"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SignError {}
+
+/// `{"request":{"time_stamp":"…","signature":"…"},` + the rest of `body` after its `{`.
+fn merge_request_object(body: &[u8], signature: &Signature) -> Result<Vec<u8>, SignError> {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(open) = start.filter(|&i| body[i] == b'{') else {
+        return Err(SignError::NotAJsonObject {
+            found: String::from_utf8_lossy(&body[..body.len().min(32)]).into_owned(),
+        });
+    };
+    let rest = &body[open + 1..];
+    let empty_object = rest
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'}');
+    // Time stamps are decimal digits and signatures hex digits: nothing to escape.
+    let mut merged = Vec::with_capacity(body.len() + 128);
+    merged.extend_from_slice(b"{\"request\":{\"time_stamp\":\"");
+    merged.extend_from_slice(signature.time_stamp.as_bytes());
+    merged.extend_from_slice(b"\",\"signature\":\"");
+    merged.extend_from_slice(signature.signature.as_bytes());
+    merged.extend_from_slice(b"\"}");
+    if !empty_object {
+        merged.push(b',');
+    }
+    merged.extend_from_slice(rest);
+    Ok(merged)
+}
+
+fn append_query(query: Option<&str>, signature: &Signature) -> String {
+    let mut out = String::with_capacity(query.map_or(0, str::len) + 100);
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        out.push_str(query);
+        out.push('&');
+    }
+    out.push_str("time_stamp=");
+    out.push_str(&signature.time_stamp);
+    out.push_str("&signature=");
+    out.push_str(&signature.signature);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+
+    fn signer() -> Signer {
+        Signer::new(Credentials::new("tok", "s3cr3t")).with_clock(FixedClock::at(0))
+    }
+
+    const SIG: &str = "fdf331af8ac290223f4178361694d5417d9823057d6d23042aacbefd0e960419";
+
+    #[test]
+    fn json_bodies_get_the_request_object_first() {
+        let signed = signer().sign_request("PUT", None, b"  {\"a\":1}").unwrap();
+        assert_eq!(
+            String::from_utf8(signed.into_body()).unwrap(),
+            format!("{{\"request\":{{\"time_stamp\":\"0\",\"signature\":\"{SIG}\"}},\"a\":1}}")
+        );
+        let empty = signer().sign_request("PATCH", None, b"{ }").unwrap();
+        assert_eq!(
+            String::from_utf8(empty.into_body()).unwrap(),
+            format!("{{\"request\":{{\"time_stamp\":\"0\",\"signature\":\"{SIG}\"}} }}")
+        );
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_are_refused() {
+        for body in [&b""[..], b"[1]", b"  ", b"null"] {
+            assert!(matches!(
+                signer().sign_request("POST", None, body),
+                Err(SignError::NotAJsonObject { .. })
+            ));
+        }
+        assert!(matches!(
+            signer().sign_request("HEAD", None, b""),
+            Err(SignError::UnsupportedMethod(_))
+        ));
+    }
+
+    #[test]
+    fn get_and_delete_sign_the_query() {
+        let signed = signer().sign_request("GET", None, b"").unwrap();
+        assert_eq!(
+            signed.query(),
+            Some(format!("time_stamp=0&signature={SIG}").as_str())
+        );
+        assert_eq!(signed.authorization(), "Bearer tok");
+        assert!(signed.body().is_empty());
+    }
+
+    #[test]
+    fn every_attempt_is_signed_afresh() {
+        let clock = FixedClock::at(100);
+        let signer = Signer::new(Credentials::new("tok", "s3cr3t")).with_clock(clock.clone());
+        let first = signer.sign();
+        clock.advance(1);
+        let second = signer.sign();
+        assert_eq!(first.time_stamp, "100");
+        assert_eq!(second.time_stamp, "101");
+        assert_ne!(first.signature, second.signature);
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let signer =
+            Signer::new(Credentials::new("tok-Zq81", "sec-Wp27")).with_clock(FixedClock::at(0));
+        let signed = signer.sign_request("POST", None, b"{}").unwrap();
+        let signature = compute_signature("sec-Wp27", "tok-Zq81", "0");
+        let shown = format!("{signer:?} {signed:?} {:?}", signer.credentials());
+        for secret in ["tok-Zq81", "sec-Wp27", signature.as_str()] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+}
