@@ -1,0 +1,46 @@
+//! An in-memory mAP Core API V2 server, for tests, demos and benchmarks.
+//!
+//! It speaks the real protocol: `Authorization: Bearer` plus the signature
+//! `hex(sha256(client_secret + access_token + time_stamp))` (time stamp within ±300 s,
+//! compared in constant time), bulk requests with `maxOperations` and `maxPayloadSize`,
+//! `failOnErrors`, `bulkId:X` references within a request, and mAP's error wording
+//! (`'X' Not Found`, `Duplicate id 'X'`, `X is already tied to another account`). Users, groups
+//! and services live in memory; resource endpoints serve them too.
+//!
+//! For clients under test it can misbehave on purpose ([`FaultPlan`]): 429/503 with
+//! `Retry-After`, 500, 502, delays, connections closed before reading or after applying, and
+//! truncated bodies. Its [`Counters`] count applied operations per `bulkId` and per resource,
+//! so a test can prove that nothing was applied twice. In null mode it checks and answers but
+//! stores nothing, for benchmarks.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use map_sim::{Fault, FaultPlan, SimConfig, Simulator};
+//!
+//! let sim = Simulator::start(
+//!     SimConfig::default().with_faults(FaultPlan::none().on_request(1, Fault::CloseAfterApplying)),
+//! )
+//! .await?;
+//! println!("mAP Core at {} accepting {:?}", sim.base_url(), sim.credentials());
+//! // … run a client against sim.base_url() …
+//! assert!(sim.snapshot().users.is_empty());
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod bulk;
+mod config;
+mod error;
+mod fault;
+mod patch;
+mod resources;
+mod server;
+mod store;
+
+pub use config::{DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET, SimConfig};
+pub use fault::{Fault, FaultPlan, FaultRule, FaultSpecError, Trigger};
+pub use server::Simulator;
+pub use store::{Counters, ResourceType, Snapshot};
