@@ -43,6 +43,12 @@ impl Signer {
         self
     }
 
+    /// The same signer reading time from a clock shared with others.
+    pub fn with_shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The credentials this signer uses.
     pub fn credentials(&self) -> &Credentials {
         &self.credentials

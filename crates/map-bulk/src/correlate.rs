@@ -1,0 +1,305 @@
+//! Matching a bulk response's results to the operations sent: by `bulkId` where there is one,
+//! by position otherwise, noticing short and mismatched responses.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use map_entities::{BulkMethod, MapError, id_from_location};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::outcome::{OutcomeKind, SkipReason};
+
+/// The parts of a BulkResponse the engine needs, borrowed from the body.
+#[derive(Deserialize)]
+pub(crate) struct LeanResponse<'a> {
+    #[serde(rename = "Operations", alias = "operations", borrow)]
+    pub(crate) operations: Vec<LeanResult<'a>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LeanResult<'a> {
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(rename = "bulkId", borrow, default)]
+    bulk_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    location: Option<Cow<'a, str>>,
+    #[serde(default)]
+    status: Option<Status>,
+    #[serde(borrow, default)]
+    response: Option<&'a RawValue>,
+}
+
+/// A result's `status`: a string such as `"201"` (RFC 7644), or a number from lenient servers.
+struct Status(u16);
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatusVisitor;
+        impl Visitor<'_> for StatusVisitor {
+            type Value = Status;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an HTTP status such as \"201\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Status, E> {
+                text.trim()
+                    .parse()
+                    .map(Status)
+                    .map_err(|_| E::custom(format!("status {text:?} is not a number")))
+            }
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<Status, E> {
+                u16::try_from(number)
+                    .map(Status)
+                    .map_err(|_| E::custom("status out of range"))
+            }
+        }
+        deserializer.deserialize_any(StatusVisitor)
+    }
+}
+
+/// What the engine knows of an operation it sent.
+pub(crate) struct SentOperation<'a> {
+    pub(crate) method: BulkMethod,
+    pub(crate) bulk_id: Option<&'a str>,
+    /// An earlier attempt of this operation may have been applied.
+    pub(crate) after_ambiguous_attempt: bool,
+}
+
+/// The outcome of each sent operation, in the order sent.
+pub(crate) fn correlate(
+    sent: &[SentOperation<'_>],
+    response: &LeanResponse<'_>,
+    fail_on_errors: Option<u64>,
+) -> Vec<OutcomeKind> {
+    let by_bulk_id: HashMap<&str, usize> = sent
+        .iter()
+        .enumerate()
+        .filter_map(|(position, op)| Some((op.bulk_id?, position)))
+        .collect();
+    let mut assigned: Vec<Option<&LeanResult<'_>>> = vec![None; sent.len()];
+    let mut mismatched = 0usize;
+    for (position, result) in response.operations.iter().enumerate() {
+        let target = match result.bulk_id.as_deref() {
+            Some(bulk_id) => by_bulk_id.get(bulk_id).copied(),
+            None => (position < sent.len()).then_some(position),
+        };
+        let method_matches = |target: usize| {
+            result
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(sent[target].method.as_str()))
+        };
+        match target {
+            Some(target) if assigned[target].is_none() && method_matches(target) => {
+                assigned[target] = Some(result)
+            }
+            _ => mismatched += 1,
+        }
+    }
+    let errors = response
+        .operations
+        .iter()
+        .filter(|r| r.status.as_ref().is_some_and(|s| s.0 >= 400))
+        .count() as u64;
+    let stopped_early = fail_on_errors.is_some_and(|limit| limit > 0 && errors >= limit);
+    sent.iter()
+        .zip(assigned)
+        .map(|(op, result)| match result {
+            Some(result) => settle(op, result),
+            None if stopped_early && mismatched == 0 => OutcomeKind::Skipped {
+                reason: SkipReason::StoppedByFailOnErrors,
+            },
+            None => OutcomeKind::Unknown {
+                reason: if mismatched > 0 {
+                    format!("the response's results did not match the operations sent ({mismatched} unmatched)")
+                } else {
+                    format!(
+                        "the response has {} results for {} operations and none for this one",
+                        response.operations.len(),
+                        sent.len()
+                    )
+                },
+            },
+        })
+        .collect()
+}
+
+fn settle(op: &SentOperation<'_>, result: &LeanResult<'_>) -> OutcomeKind {
+    let Some(Status(status)) = result.status else {
+        return OutcomeKind::Unknown {
+            reason: "its result has no status".to_owned(),
+        };
+    };
+    let location = result.location.as_deref().map(str::to_owned);
+    match status {
+        200..=299 => {
+            let id = location
+                .as_deref()
+                .and_then(id_from_location)
+                .map(str::to_owned)
+                .or_else(|| response_id(result.response));
+            OutcomeKind::Succeeded {
+                status,
+                location,
+                id,
+                note: None,
+            }
+        }
+        404 if op.method == BulkMethod::Delete && op.after_ambiguous_attempt => {
+            OutcomeKind::Succeeded {
+                status,
+                location,
+                id: None,
+                note: Some(
+                    "already deleted: an earlier attempt whose answer was lost deleted it"
+                        .to_owned(),
+                ),
+            }
+        }
+        _ => {
+            let error = result
+                .response
+                .and_then(|raw| serde_json::from_str::<MapError>(raw.get()).ok());
+            let message = error
+                .as_ref()
+                .and_then(|e| e.detail.clone())
+                .unwrap_or_else(|| format!("status {status}"));
+            if op.after_ambiguous_attempt {
+                // The lost attempt may have applied it (and later operations of that attempt
+                // may have changed what this retry found): the failure proves nothing.
+                return OutcomeKind::Unknown {
+                    reason: format!(
+                        "an attempt whose answer was lost may have applied it; the retry failed with {status} ({message})"
+                    ),
+                };
+            }
+            OutcomeKind::Failed {
+                status: Some(status),
+                error,
+                message,
+            }
+        }
+    }
+}
+
+fn response_id(response: Option<&RawValue>) -> Option<String> {
+    #[derive(Deserialize)]
+    struct WithId {
+        id: Option<String>,
+    }
+    serde_json::from_str::<WithId>(response?.get()).ok()?.id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(ops: &[(BulkMethod, Option<&'static str>)]) -> Vec<SentOperation<'static>> {
+        ops.iter()
+            .map(|&(method, bulk_id)| SentOperation {
+                method,
+                bulk_id,
+                after_ambiguous_attempt: false,
+            })
+            .collect()
+    }
+
+    fn outcomes(
+        ops: &[SentOperation<'_>],
+        body: &str,
+        fail_on_errors: Option<u64>,
+    ) -> Vec<OutcomeKind> {
+        let response: LeanResponse<'_> = serde_json::from_str(body).unwrap();
+        correlate(ops, &response, fail_on_errors)
+    }
+
+    #[test]
+    fn results_match_by_bulk_id_in_any_order_and_by_position_otherwise() {
+        let ops = sent(&[
+            (BulkMethod::Post, Some("u1")),
+            (BulkMethod::Post, Some("u2")),
+            (BulkMethod::Delete, None),
+        ]);
+        let body = r#"{"operations":[
+            {"method":"POST","bulkId":"u2","status":"201","location":"https://m/api/v2/Users/b"},
+            {"method":"POST","bulkId":"u1","status":201,"response":{"id":"a"}},
+            {"method":"DELETE","status":"404","response":{"schemas":["urn:x:Error"],"status":"404","detail":"'x' Not Found"}}]}"#;
+        let kinds = outcomes(&ops, body, None);
+        assert!(matches!(&kinds[0], OutcomeKind::Succeeded { id: Some(id), .. } if id == "a"));
+        assert!(matches!(&kinds[1], OutcomeKind::Succeeded { id: Some(id), .. } if id == "b"));
+        assert!(
+            matches!(&kinds[2], OutcomeKind::Failed { status: Some(404), message, .. } if message == "'x' Not Found")
+        );
+    }
+
+    #[test]
+    fn short_responses_are_noticed() {
+        let ops = sent(&[
+            (BulkMethod::Delete, None),
+            (BulkMethod::Delete, None),
+            (BulkMethod::Delete, None),
+        ]);
+        let body = r#"{"Operations":[{"method":"DELETE","status":"404"},{"method":"DELETE","status":"404"}]}"#;
+        let stopped = outcomes(&ops, body, Some(2));
+        assert_eq!(
+            stopped[2],
+            OutcomeKind::Skipped {
+                reason: SkipReason::StoppedByFailOnErrors
+            }
+        );
+        let short = outcomes(&ops, body, None);
+        assert!(
+            matches!(&short[2], OutcomeKind::Unknown { reason } if reason.contains("2 results for 3"))
+        );
+    }
+
+    #[test]
+    fn mismatched_results_leave_operations_unknown() {
+        let ops = sent(&[(BulkMethod::Post, Some("u1")), (BulkMethod::Put, None)]);
+        let body = r#"{"Operations":[{"method":"POST","bulkId":"zz","status":"201"},{"method":"DELETE","status":"204"}]}"#;
+        let kinds = outcomes(&ops, body, None);
+        assert!(
+            kinds
+                .iter()
+                .all(|k| matches!(k, OutcomeKind::Unknown { .. })),
+            "{kinds:?}"
+        );
+    }
+
+    #[test]
+    fn a_failure_after_a_lost_answer_proves_nothing() {
+        let mut ops = sent(&[(BulkMethod::Put, None)]);
+        ops[0].after_ambiguous_attempt = true;
+        let kinds = outcomes(
+            &ops,
+            r#"{"Operations":[{"method":"PUT","status":"404"}]}"#,
+            None,
+        );
+        assert!(
+            matches!(&kinds[0], OutcomeKind::Unknown { reason } if reason.contains("404")),
+            "{kinds:?}"
+        );
+    }
+
+    #[test]
+    fn a_delete_retried_after_a_lost_answer_that_finds_nothing_succeeded() {
+        let mut ops = sent(&[(BulkMethod::Delete, None)]);
+        ops[0].after_ambiguous_attempt = true;
+        let kinds = outcomes(
+            &ops,
+            r#"{"Operations":[{"method":"DELETE","status":"404"}]}"#,
+            None,
+        );
+        assert!(matches!(
+            &kinds[0],
+            OutcomeKind::Succeeded {
+                status: 404,
+                note: Some(_),
+                ..
+            }
+        ));
+    }
+}

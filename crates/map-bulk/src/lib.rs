@@ -1,0 +1,54 @@
+//! The mAP Core API V2 bulk client and job engine.
+//!
+//! Two levels:
+//!
+//! - [`BulkClient`] is the seed's client: one signed `POST /api/v2/Bulk` and mAP's status
+//!   semantics (200 → results, 400 → a [`map_entities::MapError`] as a value, anything else
+//!   an error), never a panic.
+//! - [`Engine`] runs a whole job of any size: it validates every operation before sending
+//!   anything, plans requests within `maxOperations` and `maxPayloadSize`, substitutes the ids
+//!   earlier requests created for `bulkId:X` references, retries what is safe to retry
+//!   (never a POST that may have been applied), and settles every operation with exactly one
+//!   [`Outcome`]: succeeded, failed, skipped or unknown.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use map_auth::Credentials;
+//! use map_bulk::{BulkClient, Endpoint, Engine, JobConfig, JobReader};
+//! use map_transport::{ReqwestTransport, TransportConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = Arc::new(ReqwestTransport::new(TransportConfig::default())?);
+//! let client = BulkClient::new(Endpoint::new("https://cg.gakunin.jp")?, transport);
+//! let engine = Engine::new(client, &Credentials::new("token", "secret"), JobConfig::default());
+//! let mut job = JobReader::from_path("users.ndjson");
+//! let report = engine.run_quietly(&mut job).await?;
+//! println!("{:?}", report.summary);
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod correlate;
+mod encode;
+mod endpoint;
+mod engine;
+mod event;
+mod outcome;
+mod plan;
+mod reader;
+mod reference;
+mod retry;
+mod source;
+mod validate;
+
+pub use client::{BulkAnswer, BulkClient, BulkError};
+pub use endpoint::{Endpoint, EndpointError};
+pub use engine::{Engine, JobConfig, JobReport, JobStop};
+pub use event::{Event, EventHandler, ignore_events};
+pub use outcome::{Outcome, OutcomeKind, SkipReason, Summary};
+pub use plan::{Plan, PlannedRequest};
+pub use reader::{InputFormat, JobReader};
+pub use retry::RetryPolicy;
+pub use source::{JobOperation, OperationSource, Operations, SourceError};
+pub use validate::{JobInputError, Limits, Problem, ValidationError};

@@ -1,0 +1,349 @@
+//! [`JobReader`]: a job from a file or from bytes, in any of the three formats mapctl takes.
+//!
+//! - a BulkRequest document (`{"schemas": […], "Operations": […], "failOnErrors": n}`),
+//! - a JSON array of operations,
+//! - NDJSON: one operation per line, read as a stream (a million lines never sit in memory).
+//!
+//! The format is told apart by content: `[` starts an array; a first line that is a whole
+//! object with `Operations` or `schemas` is a BulkRequest; a first line that is a whole object
+//! otherwise is NDJSON; an object spread over lines is a BulkRequest.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::source::{JobOperation, OperationSource, Operations, SourceError};
+
+/// The three input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// A BulkRequest document.
+    BulkRequest,
+    /// A JSON array of operations.
+    JsonArray,
+    /// One operation per line.
+    Ndjson,
+}
+
+#[derive(Debug, Clone)]
+enum Input {
+    Path(PathBuf),
+    Bytes(Arc<[u8]>),
+}
+
+/// A job read from a file or from bytes; see the module docs for the formats.
+///
+/// ```
+/// use map_bulk::{InputFormat, JobReader, OperationSource};
+///
+/// let ndjson = b"{\"method\":\"POST\",\"bulkId\":\"u1\",\"path\":\"/Users\",\"data\":{\"userName\":\"a\"}}\n\
+///                {\"method\":\"DELETE\",\"path\":\"/Users/9f2\"}\n";
+/// let mut reader = JobReader::from_bytes(ndjson.to_vec());
+/// assert_eq!(reader.format()?, InputFormat::Ndjson);
+/// assert_eq!(reader.operations()?.count(), 2);
+/// # Ok::<(), map_bulk::SourceError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct JobReader {
+    input: Input,
+    format: Option<InputFormat>,
+    fail_on_errors: Option<u64>,
+}
+
+impl JobReader {
+    /// A job in the file at `path` (read again for each pass).
+    pub fn from_path(path: impl AsRef<Path>) -> Self {
+        JobReader {
+            input: Input::Path(path.as_ref().to_owned()),
+            format: None,
+            fail_on_errors: None,
+        }
+    }
+
+    /// A job held in memory (e.g. read from stdin).
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        JobReader {
+            input: Input::Bytes(bytes.into()),
+            format: None,
+            fail_on_errors: None,
+        }
+    }
+
+    /// The input's format, told apart by its content.
+    pub fn format(&mut self) -> Result<InputFormat, SourceError> {
+        if let Some(format) = self.format {
+            return Ok(format);
+        }
+        let mut reader = self.open()?;
+        let mut first_line = Vec::new();
+        loop {
+            first_line.clear();
+            let read = reader
+                .read_until(b'\n', &mut first_line)
+                .map_err(io_error)?;
+            if read == 0 || first_line.iter().any(|b| !b.is_ascii_whitespace()) {
+                break;
+            }
+        }
+        let text = strip_bom(&first_line);
+        let start = text.iter().position(|b| !b.is_ascii_whitespace());
+        let format = match start.map(|i| text[i]) {
+            None => InputFormat::Ndjson,
+            Some(b'[') => InputFormat::JsonArray,
+            Some(b'{') => {
+                match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(text) {
+                    Ok(object)
+                        if object.contains_key("Operations") || object.contains_key("schemas") =>
+                    {
+                        InputFormat::BulkRequest
+                    }
+                    Ok(_) => InputFormat::Ndjson,
+                    // An object that goes on past the first line is a pretty-printed document.
+                    Err(e) if e.is_eof() => InputFormat::BulkRequest,
+                    // A whole line that is not a good object: an NDJSON line, reported as such.
+                    Err(_) => InputFormat::Ndjson,
+                }
+            }
+            Some(other) => {
+                return Err(SourceError {
+                    index: None,
+                    line: Some(1),
+                    message: format!(
+                        "expected a BulkRequest object, a JSON array or NDJSON operations, found {:?}",
+                        char::from(other)
+                    ),
+                });
+            }
+        };
+        self.format = Some(format);
+        Ok(format)
+    }
+
+    /// The `failOnErrors` of a BulkRequest document, once its operations have been read.
+    pub fn fail_on_errors(&self) -> Option<u64> {
+        self.fail_on_errors
+    }
+
+    fn open(&self) -> Result<Box<dyn BufRead + Send>, SourceError> {
+        match &self.input {
+            Input::Path(path) => {
+                let file = File::open(path).map_err(|e| SourceError {
+                    index: None,
+                    line: None,
+                    message: format!("cannot read {}: {e}", path.display()),
+                })?;
+                Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
+            }
+            Input::Bytes(bytes) => Ok(Box::new(Cursor::new(bytes.clone()))),
+        }
+    }
+
+    fn read_whole(&self) -> Result<Vec<u8>, SourceError> {
+        let mut bytes = Vec::new();
+        self.open()?.read_to_end(&mut bytes).map_err(io_error)?;
+        Ok(bytes)
+    }
+}
+
+impl OperationSource for JobReader {
+    fn operations(&mut self) -> Result<Operations<'_>, SourceError> {
+        match self.format()? {
+            InputFormat::Ndjson => Ok(Box::new(NdjsonLines {
+                reader: self.open()?,
+                line: 0,
+                index: 0,
+                buffer: Vec::new(),
+                done: false,
+            })),
+            InputFormat::JsonArray => {
+                let bytes = self.read_whole()?;
+                let elements: Vec<Box<RawValue>> = serde_json::from_slice(strip_bom(&bytes))
+                    .map_err(|e| whole_error("a JSON array of operations", &e))?;
+                Ok(Box::new(parse_elements(elements)))
+            }
+            InputFormat::BulkRequest => {
+                #[derive(Deserialize)]
+                struct Document {
+                    #[serde(rename = "Operations")]
+                    operations: Vec<Box<RawValue>>,
+                    #[serde(rename = "failOnErrors", default)]
+                    fail_on_errors: Option<u64>,
+                }
+                let bytes = self.read_whole()?;
+                let document: Document = serde_json::from_slice(strip_bom(&bytes))
+                    .map_err(|e| whole_error("a BulkRequest document", &e))?;
+                self.fail_on_errors = document.fail_on_errors;
+                Ok(Box::new(parse_elements(document.operations)))
+            }
+        }
+    }
+}
+
+fn parse_elements(
+    elements: Vec<Box<RawValue>>,
+) -> impl Iterator<Item = Result<JobOperation, SourceError>> + Send {
+    elements.into_iter().enumerate().map(|(index, raw)| {
+        serde_json::from_str(raw.get()).map_err(|e| SourceError {
+            index: Some(index as u64),
+            line: None,
+            message: e.to_string(),
+        })
+    })
+}
+
+fn whole_error(expected: &str, error: &serde_json::Error) -> SourceError {
+    SourceError {
+        index: None,
+        line: Some(error.line() as u64),
+        message: format!("not {expected}: {error}"),
+    }
+}
+
+fn io_error(error: std::io::Error) -> SourceError {
+    SourceError {
+        index: None,
+        line: None,
+        message: format!("cannot read the input: {error}"),
+    }
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// NDJSON, one operation per non-blank line; a bad line is reported and reading goes on.
+struct NdjsonLines {
+    reader: Box<dyn BufRead + Send>,
+    line: u64,
+    index: u64,
+    buffer: Vec<u8>,
+    done: bool,
+}
+
+impl Iterator for NdjsonLines {
+    type Item = Result<JobOperation, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.buffer.clear();
+            match self.reader.read_until(b'\n', &mut self.buffer) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(io_error(error)));
+                }
+            }
+            self.line += 1;
+            let bytes = if self.line == 1 {
+                strip_bom(&self.buffer)
+            } else {
+                &self.buffer[..]
+            };
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let index = self.index;
+            self.index += 1;
+            let error = |message: String| SourceError {
+                index: Some(index),
+                line: Some(self.line),
+                message,
+            };
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    return Some(Err(error(format!(
+                        "not valid UTF-8 (byte {})",
+                        e.valid_up_to() + 1
+                    ))));
+                }
+            };
+            return Some(serde_json::from_str(text).map_err(|e| error(e.to_string())));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn formats(text: &str) -> Result<InputFormat, SourceError> {
+        JobReader::from_bytes(text.as_bytes().to_vec()).format()
+    }
+
+    #[test]
+    fn formats_are_told_apart_by_content() {
+        assert_eq!(
+            formats("\n [{\"method\":\"DELETE\",\"path\":\"/Users/1\"}]").unwrap(),
+            InputFormat::JsonArray
+        );
+        assert_eq!(
+            formats("{\"method\":\"DELETE\",\"path\":\"/Users/1\"}\n").unwrap(),
+            InputFormat::Ndjson
+        );
+        assert_eq!(
+            formats("{\"schemas\":[],\"Operations\":[]}").unwrap(),
+            InputFormat::BulkRequest
+        );
+        assert_eq!(
+            formats("{\n  \"Operations\": []\n}\n").unwrap(),
+            InputFormat::BulkRequest
+        );
+        assert_eq!(
+            formats("\u{feff}{\"method\":\"DELETE\",\"path\":\"/Users/1\"}").unwrap(),
+            InputFormat::Ndjson
+        );
+        assert_eq!(formats("").unwrap(), InputFormat::Ndjson);
+        assert!(
+            formats("hello")
+                .unwrap_err()
+                .message
+                .contains("expected a BulkRequest")
+        );
+    }
+
+    #[test]
+    fn ndjson_errors_name_the_line_and_reading_goes_on() {
+        let text = b"{\"method\":\"DELETE\",\"path\":\"/Users/1\"}\n\n{\"method\":\"PUTCH\",\"path\":\"/Users/2\"}\n\xff\xfe\n{\"method\":\"DELETE\",\"path\":\"/Users/3\"}\n";
+        let mut reader = JobReader::from_bytes(text.to_vec());
+        let results: Vec<_> = reader.operations().unwrap().collect();
+        assert_eq!(results.len(), 4);
+        let bad = results[1].as_ref().unwrap_err();
+        assert_eq!((bad.line, bad.index), (Some(3), Some(1)));
+        assert!(bad.message.contains("PUTCH"), "{bad}");
+        let binary = results[2].as_ref().unwrap_err();
+        assert_eq!(binary.line, Some(4));
+        assert!(binary.message.contains("UTF-8"));
+        assert!(results[3].is_ok());
+    }
+
+    #[test]
+    fn a_bulk_request_document_keeps_fail_on_errors() {
+        let text = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"failOnErrors":3,
+                       "Operations":[{"method":"DELETE","path":"/Users/1"},{"method":"GET","path":"/Users/2"}]}"#;
+        let mut reader = JobReader::from_bytes(text.as_bytes().to_vec());
+        let results: Vec<_> = reader.operations().unwrap().collect();
+        assert_eq!(reader.fail_on_errors(), Some(3));
+        assert!(results[0].is_ok());
+        assert_eq!(results[1].as_ref().unwrap_err().index, Some(1));
+    }
+
+    #[test]
+    fn unknown_attributes_are_refused() {
+        let typo = "{\"method\":\"DELETE\",\"path\":\"/Users/1\",\"bulkid\":\"x\"}\n";
+        let mut reader = JobReader::from_bytes(typo.as_bytes().to_vec());
+        let error = reader.operations().unwrap().next().unwrap().unwrap_err();
+        assert!(error.message.contains("unknown field `bulkid`"), "{error}");
+    }
+}

@@ -1,0 +1,111 @@
+//! Where a job's operations come from: [`JobOperation`] and [`OperationSource`].
+
+use std::fmt;
+
+use map_entities::{BulkMethod, BulkOperation};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// One operation of a job, as read from the input: its `data` is kept as raw JSON, passed to
+/// the server as it came unless a `bulkId:X` reference in it has to be substituted.
+///
+/// ```
+/// use map_bulk::JobOperation;
+///
+/// let op: JobOperation = serde_json::from_str(
+///     r#"{"method":"POST","bulkId":"u1","path":"/Users","data":{"userName":"alice"}}"#,
+/// )?;
+/// assert_eq!(op.data.as_ref().unwrap().get(), r#"{"userName":"alice"}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobOperation {
+    /// The method.
+    pub method: BulkMethod,
+    /// The `bulkId` (required on POST).
+    #[serde(rename = "bulkId", default)]
+    pub bulk_id: Option<String>,
+    /// The resource path, e.g. `/Users` or `/Groups/lab-a`.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The resource version (an entity tag), sent as `version`.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The resource or PatchOp document, as raw JSON.
+    #[serde(default)]
+    pub data: Option<Box<RawValue>>,
+}
+
+impl PartialEq for JobOperation {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method
+            && self.bulk_id == other.bulk_id
+            && self.path == other.path
+            && self.version == other.version
+            && self.data.as_ref().map(|d| d.get()) == other.data.as_ref().map(|d| d.get())
+    }
+}
+
+impl From<&BulkOperation> for JobOperation {
+    /// The request part of an entity operation (`location`, `status` and `response` are
+    /// results and are left out).
+    fn from(op: &BulkOperation) -> Self {
+        JobOperation {
+            method: op.method,
+            bulk_id: op.bulk_id.clone(),
+            path: op.path.clone(),
+            version: op.version.clone(),
+            data: op
+                .data
+                .as_ref()
+                .and_then(|data| serde_json::value::to_raw_value(data).ok()),
+        }
+    }
+}
+
+/// An input that could not be read, with where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SourceError {
+    /// The operation's index, when the failure is about one operation.
+    pub index: Option<u64>,
+    /// The input line (from 1), for line-oriented input.
+    pub line: Option<u64>,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.index) {
+            (Some(line), Some(index)) => {
+                write!(f, "line {line} (operation {index}): {}", self.message)
+            }
+            (Some(line), None) => write!(f, "line {line}: {}", self.message),
+            (None, Some(index)) => write!(f, "operation {index}: {}", self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The operations of a job, in order.
+pub type Operations<'a> = Box<dyn Iterator<Item = Result<JobOperation, SourceError>> + Send + 'a>;
+
+/// A job's input. The engine reads it twice — once to validate and plan, once to send — so
+/// that nothing is sent for an invalid job and a million operations never sit in memory.
+pub trait OperationSource: Send {
+    /// Starts a fresh pass over the operations, from the first.
+    fn operations(&mut self) -> Result<Operations<'_>, SourceError>;
+}
+
+impl OperationSource for Vec<JobOperation> {
+    fn operations(&mut self) -> Result<Operations<'_>, SourceError> {
+        Ok(Box::new(self.iter().cloned().map(Ok)))
+    }
+}
+
+impl OperationSource for Vec<BulkOperation> {
+    fn operations(&mut self) -> Result<Operations<'_>, SourceError> {
+        Ok(Box::new(self.iter().map(|op| Ok(JobOperation::from(op)))))
+    }
+}

@@ -1,0 +1,452 @@
+//! The first pass over a job: every operation checked, every problem listed with its index,
+//! and the plan of requests made — before anything is sent.
+//!
+//! Memory stays small for large jobs: bulkIds are kept as 64-bit hashes in sorted vectors
+//! (a hash collision triggers an exact re-check), and only operations' sizes (4 bytes each)
+//! and the references themselves are kept.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use map_entities::{BulkMethod, PatchRequestPayload, ResourceKind};
+
+use crate::encode::{ENVELOPE_RESERVE, OperationParts, operation_size};
+use crate::plan::{Plan, plan_requests};
+use crate::reference::{normalize_path, references};
+use crate::source::{OperationSource, SourceError};
+
+/// A substituted id may be longer than the `bulkId:X` it replaces; each reference is counted
+/// this much larger when packing requests.
+pub(crate) const REFERENCE_ALLOWANCE: usize = 64;
+
+/// mAP resources are a few levels deep; data nested deeper than this is refused.
+const MAX_DATA_DEPTH: usize = 64;
+
+/// At most this many problems are listed; the rest are counted.
+const MAX_LISTED_PROBLEMS: usize = 1000;
+
+/// How many operations and bytes one bulk request may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Operations per request (mAP's `maxOperations`). Default 1000.
+    pub max_operations: usize,
+    /// Bytes per request body, envelope and signature included (mAP's `maxPayloadSize`).
+    /// Default 1 MiB.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_operations: 1000,
+            max_payload_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// The bytes left for operations once the envelope is reserved.
+    pub(crate) fn operation_bytes(&self) -> usize {
+        self.max_payload_bytes.saturating_sub(ENVELOPE_RESERVE)
+    }
+}
+
+/// One thing wrong with a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The operation's index (from 0), when the problem is about one operation.
+    pub index: Option<u64>,
+    /// The input line (from 1), when the input is line-oriented.
+    pub line: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.index, self.line) {
+            (Some(index), Some(line)) => {
+                write!(f, "operation {index} (line {line}): {}", self.message)
+            }
+            (Some(index), None) => write!(f, "operation {index}: {}", self.message),
+            (None, Some(line)) => write!(f, "line {line}: {}", self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// A job refused whole: nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    /// The problems, in input order (at most the first 1000).
+    pub problems: Vec<Problem>,
+    /// How many problems there are in all.
+    pub total: usize,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the job is invalid ({} problem{}); nothing was sent",
+            self.total,
+            if self.total == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  {problem}")?;
+        }
+        if self.total > self.problems.len() {
+            write!(f, "\n  … and {} more", self.total - self.problems.len())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+/// What the second pass needs from the first.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JobIndex {
+    /// Hashes of every bulkId some operation references, sorted: only these created ids are
+    /// remembered while sending.
+    pub(crate) referenced: Vec<u64>,
+}
+
+impl JobIndex {
+    pub(crate) fn is_referenced(&self, bulk_id: &str) -> bool {
+        self.referenced.binary_search(&hash(bulk_id)).is_ok()
+    }
+}
+
+pub(crate) fn hash(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A POST's bulkId: where it is and what it creates.
+#[derive(Debug, Clone, Copy)]
+struct Definition {
+    hash: u64,
+    index: u64,
+    kind: Option<ResourceKind>,
+    is_post: bool,
+}
+
+/// A reference from one operation to a bulkId.
+#[derive(Debug, Clone)]
+struct Reference {
+    hash: u64,
+    from: u64,
+    name: Box<str>,
+    /// A reference in the path must name a resource of the path's kind.
+    path_kind: Option<ResourceKind>,
+}
+
+struct Problems {
+    listed: Vec<Problem>,
+    total: usize,
+}
+
+impl Problems {
+    fn push(&mut self, index: Option<u64>, line: Option<u64>, message: String) {
+        self.total += 1;
+        if self.listed.len() < MAX_LISTED_PROBLEMS {
+            self.listed.push(Problem {
+                index,
+                line,
+                message,
+            });
+        }
+    }
+}
+
+/// Checks every operation of `source` and plans its requests.
+pub(crate) fn validate(
+    source: &mut dyn OperationSource,
+    limits: Limits,
+) -> Result<(Plan, JobIndex), JobInputError> {
+    if limits.max_operations == 0 || limits.operation_bytes() == 0 {
+        return Err(JobInputError::Invalid(ValidationError {
+            problems: vec![Problem {
+                index: None,
+                line: None,
+                message: format!(
+                    "limits too small: max_operations must be at least 1 and max_payload_bytes more than {ENVELOPE_RESERVE}"
+                ),
+            }],
+            total: 1,
+        }));
+    }
+    let mut problems = Problems {
+        listed: Vec::new(),
+        total: 0,
+    };
+    let mut definitions: Vec<Definition> = Vec::new();
+    let mut refs: Vec<Reference> = Vec::new();
+    let mut sizes: Vec<u32> = Vec::new();
+    let mut scratch = Vec::new();
+    let mut total = 0u64;
+
+    for item in source.operations().map_err(JobInputError::Source)? {
+        let index = total;
+        total += 1;
+        let op = match item {
+            Ok(op) => op,
+            Err(error) if error.index.is_none() && error.line.is_none() => {
+                return Err(JobInputError::Source(error));
+            }
+            Err(error) => {
+                problems.push(
+                    Some(error.index.unwrap_or(index)),
+                    error.line,
+                    error.message,
+                );
+                sizes.push(0);
+                continue;
+            }
+        };
+        let mut problem = |message: String| problems.push(Some(index), None, message);
+        let target = match op.path.as_deref() {
+            None | Some("") => {
+                problem("path is required".to_owned());
+                None
+            }
+            Some(path) => normalize_path(op.method, path).map_err(&mut problem).ok(),
+        };
+        match (&op.bulk_id, op.method) {
+            (None, BulkMethod::Post) => problem("bulkId is required on POST".to_owned()),
+            (Some(bulk_id), _) if bulk_id.is_empty() => {
+                problem("bulkId must not be empty".to_owned())
+            }
+            (Some(bulk_id), method) => definitions.push(Definition {
+                hash: hash(bulk_id),
+                index,
+                kind: target.as_ref().map(|t| t.kind),
+                is_post: method == BulkMethod::Post,
+            }),
+            (None, _) => {}
+        }
+        match (&op.data, op.method) {
+            (None, BulkMethod::Delete) => {}
+            (None, method) => problem(format!("data is required on {method}")),
+            (Some(data), method) => {
+                if !data.get().trim_start().starts_with('{') {
+                    problem("data must be a JSON object".to_owned());
+                } else if nesting_depth(data.get()) > MAX_DATA_DEPTH {
+                    problem(format!(
+                        "data is nested more than {MAX_DATA_DEPTH} levels deep"
+                    ));
+                } else if method == BulkMethod::Patch {
+                    if let Err(error) = serde_json::from_str::<PatchRequestPayload>(data.get()) {
+                        problem(format!("data is not a PatchOp document: {error}"));
+                    }
+                } else if method == BulkMethod::Delete {
+                    problem("DELETE takes no data".to_owned());
+                }
+            }
+        }
+        let path = target
+            .as_ref()
+            .map_or(op.path.as_deref().unwrap_or(""), |t| t.normalized.as_str());
+        let found = references(path, op.data.as_deref());
+        let path_refs = path
+            .split('/')
+            .filter(|s| s.starts_with(map_entities::BULK_ID_PREFIX))
+            .count();
+        for (position, name) in found.iter().enumerate() {
+            refs.push(Reference {
+                hash: hash(name),
+                from: index,
+                name: name.as_str().into(),
+                path_kind: (position < path_refs)
+                    .then(|| target.as_ref().map(|t| t.kind))
+                    .flatten(),
+            });
+        }
+        let size = operation_size(
+            &mut scratch,
+            &OperationParts {
+                method: op.method,
+                bulk_id: op.bulk_id.as_deref(),
+                path,
+                version: op.version.as_deref(),
+                data: op.data.as_deref(),
+            },
+        ) + found.len() * REFERENCE_ALLOWANCE;
+        if size > limits.operation_bytes() {
+            problem(format!(
+                "the operation is {size} bytes encoded; a request of at most {} bytes leaves room for {} bytes of operations",
+                limits.max_payload_bytes,
+                limits.operation_bytes()
+            ));
+        }
+        sizes.push(u32::try_from(size).unwrap_or(u32::MAX));
+    }
+    if total == 0 {
+        problems.push(None, None, "the job has no operations".to_owned());
+    }
+
+    definitions.sort_by_key(|d| (d.hash, d.index));
+    check_duplicates(source, &definitions, &mut problems)?;
+
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    for reference in &refs {
+        let first = definitions.partition_point(|d| d.hash < reference.hash);
+        let definition = definitions[first..]
+            .iter()
+            .take_while(|d| d.hash == reference.hash)
+            .find(|d| d.is_post);
+        let name = &reference.name;
+        match definition {
+            None => problems.push(
+                Some(reference.from),
+                None,
+                format!("bulkId:{name} is not defined by a POST of this job"),
+            ),
+            Some(d) if d.index == reference.from => problems.push(
+                Some(reference.from),
+                None,
+                format!("bulkId:{name} refers to the operation itself"),
+            ),
+            Some(d) => {
+                if let (Some(expected), Some(kind)) = (reference.path_kind, d.kind) {
+                    if expected != kind {
+                        problems.push(
+                            Some(reference.from),
+                            None,
+                            format!(
+                                "the path refers to bulkId:{name}, which creates a {kind:?} (operation {}), not a {expected:?}",
+                                d.index
+                            ),
+                        );
+                    }
+                }
+                if d.index > reference.from {
+                    spans.push((reference.from, d.index));
+                }
+            }
+        }
+    }
+    let spans = merge_spans(spans);
+    let plan = plan_requests(&sizes, &spans, limits, &mut |first, last, message| {
+        problems.push(
+            Some(first),
+            None,
+            format!("operations {first} to {last} {message}"),
+        )
+    });
+    problems.listed.sort_by_key(|p| p.index.unwrap_or(u64::MAX));
+    if problems.total > 0 {
+        return Err(JobInputError::Invalid(ValidationError {
+            problems: problems.listed,
+            total: problems.total,
+        }));
+    }
+    let mut referenced: Vec<u64> = refs.iter().map(|r| r.hash).collect();
+    referenced.sort_unstable();
+    referenced.dedup();
+    Ok((plan, JobIndex { referenced }))
+}
+
+/// How deeply arrays and objects nest in a JSON text (strings are skipped).
+fn nesting_depth(json: &str) -> usize {
+    let bytes = json.as_bytes();
+    // Cheap common case: too few brackets to be deep.
+    if memchr::memchr2_iter(b'[', b'{', bytes)
+        .take(MAX_DATA_DEPTH + 1)
+        .count()
+        <= MAX_DATA_DEPTH
+    {
+        return 0;
+    }
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Operations that reference each other before their POST must share a request: joins
+/// overlapping `(from, to)` spans.
+fn merge_spans(mut spans: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    spans.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::new();
+    for (start, end) in spans {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+}
+
+/// Equal hashes are duplicates or (very rarely) collisions: re-read the job to tell, exactly.
+fn check_duplicates(
+    source: &mut dyn OperationSource,
+    definitions: &[Definition],
+    problems: &mut Problems,
+) -> Result<(), JobInputError> {
+    let mut suspects: Vec<u64> = definitions
+        .windows(2)
+        .filter(|pair| pair[0].hash == pair[1].hash)
+        .map(|pair| pair[0].hash)
+        .collect();
+    if suspects.is_empty() {
+        return Ok(());
+    }
+    suspects.dedup();
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for (index, item) in source
+        .operations()
+        .map_err(JobInputError::Source)?
+        .enumerate()
+    {
+        let Ok(op) = item else { continue };
+        let Some(bulk_id) = op
+            .bulk_id
+            .filter(|b| suspects.binary_search(&hash(b)).is_ok())
+        else {
+            continue;
+        };
+        if let Some(first) = seen.get(&bulk_id) {
+            problems.push(
+                Some(index as u64),
+                None,
+                format!("bulkId '{bulk_id}' is already used by operation {first}"),
+            );
+        } else {
+            seen.insert(bulk_id, index as u64);
+        }
+    }
+    Ok(())
+}
+
+/// Why a job could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobInputError {
+    /// The job is invalid; every problem is listed.
+    #[error(transparent)]
+    Invalid(ValidationError),
+    /// The input could not be read at all.
+    #[error("{0}")]
+    Source(SourceError),
+}
