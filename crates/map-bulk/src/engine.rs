@@ -78,6 +78,11 @@ pub enum JobStop {
         /// What the server said.
         detail: String,
     },
+    /// The server could not be reached: every attempt of a request failed to connect.
+    Unreachable {
+        /// The last failure.
+        detail: String,
+    },
     /// More operations failed than the error budget allows.
     ErrorBudget {
         /// Operations failed when the job stopped.
@@ -99,6 +104,7 @@ impl std::fmt::Display for JobStop {
                     "{failed} operations failed, more than the error budget of {budget}"
                 )
             }
+            JobStop::Unreachable { detail } => write!(f, "mAP Core could not be reached: {detail}"),
         }
     }
 }
@@ -112,6 +118,8 @@ pub struct JobReport {
     pub plan: Plan,
     /// Why the job stopped early, if it did.
     pub stopped: Option<JobStop>,
+    /// Attempts that got an HTTP answer of any status: 0 means the server was never reached.
+    pub answered: u64,
 }
 
 /// Runs bulk jobs against one deployment with one set of credentials.
@@ -178,7 +186,7 @@ impl Engine {
 
     /// Validates the job and plans its requests without sending anything.
     pub fn plan(&self, source: &mut dyn OperationSource) -> Result<Plan, JobInputError> {
-        validate(source, self.config.limits).map(|(plan, _)| plan)
+        plan_job(source, self.config.limits)
     }
 
     /// Runs the job: validates it (an invalid job is refused whole and nothing is sent), then
@@ -190,6 +198,10 @@ impl Engine {
         events: EventHandler,
     ) -> Result<JobReport, JobInputError> {
         let (plan, index) = validate(source, self.config.limits)?;
+        events(&Event::Planned {
+            operations: plan.operations,
+            requests: plan.requests.len() as u64,
+        });
         let context = Arc::new(RequestContext {
             client: self.client.clone(),
             signer: self.signer.clone(),
@@ -197,6 +209,7 @@ impl Engine {
             fail_on_errors: self.config.fail_on_errors,
             events: events.clone(),
             requests_sent: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
         });
         let mut driver = Driver {
             config: &self.config,
@@ -238,6 +251,7 @@ impl Engine {
             summary,
             plan,
             stopped: driver.stopped,
+            answered: context.answered.load(Ordering::Relaxed),
         })
     }
 
@@ -268,6 +282,12 @@ impl Engine {
     ) -> Result<JobReport, JobInputError> {
         self.run(source, ignore_events()).await
     }
+}
+
+/// Validates a job and plans its requests within `limits`, without sending anything (no
+/// engine or credentials needed): what `mapctl bulk --dry-run` shows.
+pub fn plan_job(source: &mut dyn OperationSource, limits: Limits) -> Result<Plan, JobInputError> {
+    validate(source, limits).map(|(plan, _)| plan)
 }
 
 /// What a referenced POST came to.
@@ -313,6 +333,8 @@ struct RequestContext {
     fail_on_errors: Option<u64>,
     events: EventHandler,
     requests_sent: AtomicU64,
+    /// Attempts that got an HTTP answer, whatever its status.
+    answered: AtomicU64,
 }
 
 /// The result of one planned request.
@@ -397,6 +419,7 @@ impl Driver<'_> {
             let skip = match &self.stopped {
                 Some(JobStop::Authentication { .. }) => Some(SkipReason::AuthenticationFailed),
                 Some(JobStop::ErrorBudget { .. }) => Some(SkipReason::ErrorBudgetExhausted),
+                Some(JobStop::Unreachable { .. }) => Some(SkipReason::ServerUnreachable),
                 None => refs.iter().find_map(|r| {
                     if local_posts.contains(r) {
                         skipped_locally
@@ -648,8 +671,9 @@ enum Answer {
     Unauthorized(u16, String),
     /// 413: split and try again.
     TooLarge(Option<MapError>, String),
-    /// Not processed (connect failure, 429, 503): safe to send again.
-    NotProcessed(String, Option<std::time::Duration>),
+    /// Not processed (connect failure, 429, 503): safe to send again. The flag says whether
+    /// the server could not be reached at all.
+    NotProcessed(String, Option<std::time::Duration>, bool),
     /// May have been applied (timeout, reset, truncated, 500, 502, 504, unreadable 200).
     Ambiguous(String),
     /// Any other answer: the request failed.
@@ -661,7 +685,7 @@ fn classify(result: Result<RawAnswer, BulkError>) -> Answer {
         Ok(answer) => answer,
         Err(BulkError::Transport(error)) => {
             return if error.delivery().was_not_sent() {
-                Answer::NotProcessed(error.to_string(), None)
+                Answer::NotProcessed(error.to_string(), None, true)
             } else {
                 Answer::Ambiguous(error.to_string())
             };
@@ -705,6 +729,7 @@ fn classify(result: Result<RawAnswer, BulkError>) -> Answer {
         429 | 503 => Answer::NotProcessed(
             format!("{} ({})", answer.status, detail(&error())),
             retry_after(&answer.headers),
+            false,
         ),
         500 | 502 | 504 => Answer::Ambiguous(format!("{} ({})", answer.status, detail(&error()))),
         _ => {
@@ -748,6 +773,9 @@ fn execute(
             context.requests_sent.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(attempt, bytes = body.len(), "sending");
             let result = context.client.exchange(&body, &context.signer).await;
+            if result.is_ok() {
+                context.answered.fetch_add(1, Ordering::Relaxed);
+            }
             drop(body);
             let retry_cause = match classify(result) {
                 Answer::Processed(answer) => {
@@ -828,7 +856,7 @@ fn execute(
                     }
                     return (outcomes, None);
                 }
-                Answer::NotProcessed(cause, retry_after) => {
+                Answer::NotProcessed(cause, retry_after, unreachable) => {
                     match context
                         .retry
                         .next_delay(attempt, retry_after, started, &mut jitter)
@@ -836,14 +864,20 @@ fn execute(
                         Some(delay) => (cause, delay),
                         None => {
                             let detail = format!("{cause}; gave up after {attempt} attempts");
+                            let reason = if unreachable {
+                                SkipReason::ServerUnreachable
+                            } else {
+                                SkipReason::NotProcessed {
+                                    detail: detail.clone(),
+                                }
+                            };
                             outcomes.extend(ops.iter().map(|op| {
                                 op.outcome(OutcomeKind::Skipped {
-                                    reason: SkipReason::NotProcessed {
-                                        detail: detail.clone(),
-                                    },
+                                    reason: reason.clone(),
                                 })
                             }));
-                            return (outcomes, None);
+                            let stop = unreachable.then_some(JobStop::Unreachable { detail });
+                            return (outcomes, stop);
                         }
                     }
                 }

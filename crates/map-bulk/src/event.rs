@@ -8,6 +8,13 @@ use crate::outcome::Outcome;
 /// Something that happened while a job ran.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
+    /// The job was validated and planned; sending starts.
+    Planned {
+        /// Operations in the job.
+        operations: u64,
+        /// Requests planned (retries and splits come on top).
+        requests: u64,
+    },
     /// A request (or a retry of it) was sent.
     RequestSent {
         /// The planned request's number, from 1.

@@ -44,10 +44,10 @@ mod validate;
 
 pub use client::{BulkAnswer, BulkClient, BulkError};
 pub use endpoint::{Endpoint, EndpointError};
-pub use engine::{Engine, JobConfig, JobReport, JobStop};
+pub use engine::{Engine, JobConfig, JobReport, JobStop, plan_job};
 pub use event::{Event, EventHandler, ignore_events};
 pub use outcome::{Outcome, OutcomeKind, SkipReason, Summary};
-pub use plan::{Plan, PlannedRequest};
+pub use plan::{Plan, PlannedRequest, Substitution};
 pub use reader::{InputFormat, JobReader};
 pub use retry::RetryPolicy;
 pub use source::{JobOperation, OperationSource, Operations, SourceError};

@@ -79,6 +79,8 @@ pub enum SkipReason {
     StoppedByFailOnErrors,
     /// The server refused the job's credentials; nothing more was sent.
     AuthenticationFailed,
+    /// The server could not be reached; nothing more was sent.
+    ServerUnreachable,
     /// The server refused its request without processing it, and retrying gave up.
     NotProcessed {
         /// The last refusal (e.g. `503 Service Unavailable after 5 attempts`).
@@ -103,6 +105,7 @@ impl fmt::Display for SkipReason {
                 f.write_str("the server stopped early under failOnErrors")
             }
             SkipReason::AuthenticationFailed => f.write_str("the server refused the credentials"),
+            SkipReason::ServerUnreachable => f.write_str("the server could not be reached"),
             SkipReason::NotProcessed { detail } => {
                 write!(f, "not processed by the server: {detail}")
             }

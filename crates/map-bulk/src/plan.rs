@@ -1,7 +1,12 @@
 //! [`Plan`]: a job packed greedily, in input order, into requests within the limits.
 
+use std::collections::HashMap;
 use std::fmt;
 
+use map_entities::BulkMethod;
+
+use crate::reference::{normalize_path, references};
+use crate::source::{OperationSource, SourceError};
 use crate::validate::Limits;
 
 /// The requests a job will be sent as.
@@ -51,6 +56,78 @@ impl fmt::Display for Plan {
             )?;
         }
         Ok(())
+    }
+}
+
+/// A reference the engine will replace with an id created by an earlier request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Substitution {
+    /// The referring operation.
+    pub index: u64,
+    /// The request it travels in (from 1).
+    pub request: u64,
+    /// The referenced bulkId.
+    pub bulk_id: String,
+    /// The POST that defines it.
+    pub defined_by: u64,
+    /// The request that POST travels in (from 1).
+    pub defined_in: u64,
+}
+
+impl fmt::Display for Substitution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "operation {} (request {}): bulkId:{} ← the id created by operation {} (request {})",
+            self.index, self.request, self.bulk_id, self.defined_by, self.defined_in
+        )
+    }
+}
+
+impl Plan {
+    /// The request (from 1) that carries operation `index`.
+    pub fn request_of(&self, index: u64) -> Option<u64> {
+        let position = self.requests.partition_point(|r| r.end() <= index);
+        self.requests
+            .get(position)
+            .filter(|r| r.first <= index)
+            .map(|_| position as u64 + 1)
+    }
+
+    /// Every reference of the job, read from `source`, that will be substituted with an id
+    /// created by an earlier request (references within one request are left to the server).
+    pub fn substitutions(
+        &self,
+        source: &mut dyn OperationSource,
+    ) -> Result<Vec<Substitution>, SourceError> {
+        let mut defined: HashMap<String, (u64, u64)> = HashMap::new();
+        let mut found = Vec::new();
+        for (index, op) in source.operations()?.enumerate() {
+            let index = index as u64;
+            let Ok(op) = op else { continue };
+            let request = self.request_of(index).unwrap_or(0);
+            let path = op.path.as_deref().unwrap_or("");
+            let path = normalize_path(op.method, path)
+                .map(|t| t.normalized)
+                .unwrap_or_else(|_| path.to_owned());
+            for bulk_id in references(&path, op.data.as_deref()) {
+                if let Some(&(defined_by, defined_in)) = defined.get(&bulk_id) {
+                    if defined_in < request {
+                        found.push(Substitution {
+                            index,
+                            request,
+                            bulk_id,
+                            defined_by,
+                            defined_in,
+                        });
+                    }
+                }
+            }
+            if let (BulkMethod::Post, Some(bulk_id)) = (op.method, op.bulk_id) {
+                defined.insert(bulk_id, (index, request));
+            }
+        }
+        Ok(found)
     }
 }
 

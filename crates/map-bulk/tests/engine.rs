@@ -583,6 +583,10 @@ async fn events_report_requests_and_each_operation_once_in_order() {
             } => format!("settled {request} {succeeded} {failed}"),
             Event::RetryScheduled { request, .. } => format!("retry {request}"),
             Event::OperationSettled(outcome) => format!("op {}", outcome.index),
+            Event::Planned {
+                operations,
+                requests,
+            } => format!("planned {operations} {requests}"),
         };
         sink.lock().unwrap().push(line);
     });
@@ -622,4 +626,67 @@ async fn the_reqwest_backend_runs_jobs_too() {
         .await
         .unwrap();
     assert_eq!(kinds(&outcomes), ["succeeded", "succeeded"]);
+}
+
+#[tokio::test]
+async fn an_unreachable_server_stops_the_job() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let transport = Arc::new(HyperTransport::new(TransportConfig::default()).unwrap());
+    let client = BulkClient::new(
+        Endpoint::new(&format!("http://{address}")).unwrap(),
+        transport,
+    );
+    let engine = Engine::new(client, &map_auth::Credentials::new("t", "s"), config(1));
+    let mut job = vec![
+        BulkOperation::post("/Users", "u1", user("a")),
+        BulkOperation::post("/Users", "u2", user("b")),
+    ];
+    let (report, outcomes) = engine.run_collecting(&mut job).await.unwrap();
+    assert_eq!(kinds(&outcomes), ["skipped", "skipped"]);
+    assert!(outcomes.iter().all(|o| o.kind
+        == OutcomeKind::Skipped {
+            reason: SkipReason::ServerUnreachable
+        }));
+    assert!(
+        matches!(report.stopped, Some(JobStop::Unreachable { .. })),
+        "{report:?}"
+    );
+    assert_eq!(
+        (report.answered, report.summary.requests),
+        (0, 4),
+        "one request, four attempts"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_lists_the_substitutions() {
+    let sim = sim(SimConfig::default()).await;
+    let mut job = vec![
+        BulkOperation::post("/Users", "u1", user("a")),
+        BulkOperation::post(
+            "/Groups",
+            "g1",
+            json!({"id": "g", "members": [{"type": "User", "value": "bulkId:u1"}]}),
+        ),
+        BulkOperation::patch("/Groups/bulkId:g1", add_members(&["bulkId:u1"])),
+    ];
+    let engine = engine(&sim, config(2));
+    let plan = engine.plan(&mut job).unwrap();
+    assert_eq!(plan.request_of(2), Some(2));
+    let substitutions: Vec<String> = plan
+        .substitutions(&mut job)
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        substitutions,
+        [
+            "operation 2 (request 2): bulkId:g1 ← the id created by operation 1 (request 1)",
+            "operation 2 (request 2): bulkId:u1 ← the id created by operation 0 (request 1)",
+        ]
+    );
+    assert_eq!(sim.counters().bulk_requests, 0);
 }

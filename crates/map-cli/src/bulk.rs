@@ -1,0 +1,203 @@
+//! `mapctl bulk`: read a job, run it against mAP Core (or the embedded simulator), report.
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use map_auth::Credentials;
+use map_bulk::{
+    BulkClient, Endpoint, Engine, InputFormat, JobConfig, JobInputError, JobReader, JobReport,
+    JobStop, Limits, OperationSource, RetryPolicy, plan_job,
+};
+use map_sim::{SimConfig, Simulator};
+use map_transport::{HyperTransport, ReqwestTransport, Transport, TransportConfig};
+
+use crate::cli::{BulkArgs, TransportKind};
+use crate::exit::Exit;
+use crate::report::Renderer;
+
+/// The environment variables credentials come from.
+pub(crate) const ACCESS_TOKEN_VAR: &str = "MAP_ACCESS_TOKEN";
+pub(crate) const CLIENT_SECRET_VAR: &str = "MAP_CLIENT_SECRET";
+
+#[allow(clippy::print_stderr, clippy::print_stdout)]
+pub(crate) async fn run(args: BulkArgs) -> Exit {
+    let mut reader = match args.input_path() {
+        Some(path) => JobReader::from_path(path),
+        None => {
+            let mut bytes = Vec::new();
+            if let Err(error) = std::io::stdin().lock().read_to_end(&mut bytes) {
+                return Exit::usage(format!("cannot read stdin: {error}"));
+            }
+            JobReader::from_bytes(bytes)
+        }
+    };
+    let fail_on_errors = match document_fail_on_errors(&mut reader) {
+        Ok(from_document) => args.fail_on_errors.or(from_document),
+        Err(error) => return Exit::usage(error),
+    };
+    let limits = Limits {
+        max_operations: args.max_operations as usize,
+        max_payload_bytes: args.max_payload_bytes as usize,
+    };
+
+    if args.dry_run {
+        return dry_run(&mut reader, limits);
+    }
+
+    // Where to send: a real deployment with credentials from the environment, or the
+    // embedded simulator.
+    let (endpoint, credentials, _simulator) = match &args.base_url {
+        Some(base_url) => {
+            let endpoint = if args.allow_insecure {
+                Endpoint::allowing_insecure(base_url)
+            } else {
+                Endpoint::new(base_url)
+            };
+            let endpoint = match endpoint {
+                Ok(endpoint) => endpoint,
+                Err(error) => return Exit::usage(error.to_string()),
+            };
+            match credentials_from_env() {
+                Ok(credentials) => (endpoint, credentials, None),
+                Err(message) => return Exit::usage(message),
+            }
+        }
+        None => match Simulator::start(SimConfig::default()).await {
+            Ok(simulator) => {
+                eprintln!(
+                    "mapctl: no --base-url given: running against an embedded mAP Core simulator at {}",
+                    simulator.base_url()
+                );
+                let endpoint = match Endpoint::new(simulator.base_url()) {
+                    Ok(endpoint) => endpoint,
+                    Err(error) => return Exit::failure(error.to_string()),
+                };
+                (endpoint, simulator.credentials().clone(), Some(simulator))
+            }
+            Err(error) => {
+                return Exit::failure(format!("cannot start the embedded simulator: {error}"));
+            }
+        },
+    };
+    let transport = match transport(args.transport, Duration::from_secs(args.timeout)) {
+        Ok(transport) => transport,
+        Err(error) => return Exit::failure(error),
+    };
+    let config = JobConfig {
+        limits,
+        fail_on_errors,
+        error_budget: args.error_budget,
+        concurrency: args.concurrency as usize,
+        retry: RetryPolicy::default(),
+    };
+    let engine = Engine::new(BulkClient::new(endpoint, transport), &credentials, config);
+    run_job(&engine, &mut reader, Renderer::new(args.output)).await
+}
+
+/// Runs a job and renders it; the exit code follows its outcomes.
+pub(crate) async fn run_job(
+    engine: &Engine,
+    source: &mut dyn OperationSource,
+    renderer: Renderer,
+) -> Exit {
+    let renderer = Arc::new(Mutex::new(renderer));
+    let result = engine.run(source, Renderer::handler(&renderer)).await;
+    match result {
+        Ok(report) => {
+            renderer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .finish(&report);
+            exit_for(&report)
+        }
+        Err(error) => input_error(error),
+    }
+}
+
+/// 0 all succeeded; 3 the server was never reached or refused the credentials; 1 otherwise.
+pub(crate) fn exit_for(report: &JobReport) -> Exit {
+    match &report.stopped {
+        Some(stop @ (JobStop::Authentication { .. } | JobStop::Unreachable { .. })) => {
+            Exit::Unreachable(stop.to_string())
+        }
+        _ if report.summary.total > 0 && report.answered == 0 => Exit::Unreachable(
+            "mAP Core never answered; nothing is known to have been applied".to_owned(),
+        ),
+        _ if report.summary.all_succeeded() => Exit::Success,
+        _ => Exit::NotAllSucceeded,
+    }
+}
+
+fn input_error(error: JobInputError) -> Exit {
+    Exit::usage(error.to_string())
+}
+
+#[allow(clippy::print_stdout)]
+fn dry_run(reader: &mut JobReader, limits: Limits) -> Exit {
+    let plan = match plan_job(reader, limits) {
+        Ok(plan) => plan,
+        Err(error) => return input_error(error),
+    };
+    let substitutions = match plan.substitutions(reader) {
+        Ok(substitutions) => substitutions,
+        Err(error) => return Exit::usage(error.to_string()),
+    };
+    println!("dry run: nothing was sent");
+    print!("{plan}");
+    if substitutions.is_empty() {
+        println!(
+            "no substitutions: no operation refers to a resource created by an earlier request"
+        );
+    } else {
+        println!("{} substitutions:", substitutions.len());
+        for substitution in substitutions {
+            println!("  {substitution}");
+        }
+    }
+    Exit::Success
+}
+
+/// A BulkRequest document may carry its own failOnErrors.
+fn document_fail_on_errors(reader: &mut JobReader) -> Result<Option<u64>, String> {
+    match reader.format().map_err(|e| e.to_string())? {
+        InputFormat::BulkRequest => {
+            // Reading the operations once records the document's failOnErrors; problems in
+            // them are reported by validation.
+            if let Ok(operations) = reader.operations() {
+                operations.for_each(drop);
+            }
+            Ok(reader.fail_on_errors())
+        }
+        InputFormat::JsonArray | InputFormat::Ndjson => Ok(None),
+    }
+}
+
+fn credentials_from_env() -> Result<Credentials, String> {
+    let read = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (read(ACCESS_TOKEN_VAR), read(CLIENT_SECRET_VAR)) {
+        (Some(token), Some(secret)) => Ok(Credentials::new(token, secret)),
+        (None, None) => Err(format!(
+            "--base-url needs credentials: set {ACCESS_TOKEN_VAR} and {CLIENT_SECRET_VAR}"
+        )),
+        (None, Some(_)) => Err(format!(
+            "--base-url needs credentials: {ACCESS_TOKEN_VAR} is not set"
+        )),
+        (Some(_), None) => Err(format!(
+            "--base-url needs credentials: {CLIENT_SECRET_VAR} is not set"
+        )),
+    }
+}
+
+pub(crate) fn transport(
+    kind: TransportKind,
+    timeout: Duration,
+) -> Result<Arc<dyn Transport>, String> {
+    let config = TransportConfig::default().with_timeout(timeout);
+    Ok(match kind {
+        TransportKind::Reqwest => {
+            Arc::new(ReqwestTransport::new(config).map_err(|e| e.to_string())?)
+        }
+        TransportKind::Hyper => Arc::new(HyperTransport::new(config).map_err(|e| e.to_string())?),
+    })
+}

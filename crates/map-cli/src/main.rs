@@ -1,0 +1,51 @@
+//! `mapctl`: run mAP Core bulk jobs from files — against a real deployment, or an embedded
+//! simulator by default — with a progress bar and a report; try a demo; serve the simulator.
+//!
+//! Exit codes: 0 every operation succeeded; 1 some did not; 2 invalid input or usage (nothing
+//! was sent); 3 could not connect or authenticate.
+
+mod bulk;
+mod cli;
+mod demo;
+mod exit;
+mod report;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            return Exit::failure(format!("cannot start the async runtime: {error}")).into();
+        }
+    };
+    let exit = runtime.block_on(async {
+        match cli.command {
+            Command::Bulk(args) => bulk::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+        }
+    });
+    exit.into()
+}
+
+/// Logs to stderr as `RUST_LOG` says (nothing unless it is set).
+fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}

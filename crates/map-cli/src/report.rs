@@ -1,0 +1,319 @@
+//! Rendering a job's progress and outcomes: a progress bar and a table (human), one JSON
+//! document (json), or one line per operation (ndjson).
+
+use std::io::{BufWriter, Stdout, Write};
+use std::sync::{Arc, Mutex};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use map_bulk::{Event, EventHandler, JobReport, Outcome, OutcomeKind};
+use map_entities::MapError;
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+
+/// At most this many operations that did not succeed are kept for the human table.
+const MAX_TABLE_ROWS: usize = 1000;
+
+/// One operation in the json and ndjson reports.
+#[derive(Serialize)]
+struct Entry<'a> {
+    index: u64,
+    method: &'static str,
+    path: &'a str,
+    #[serde(rename = "bulkId", skip_serializing_if = "Option::is_none")]
+    bulk_id: Option<&'a str>,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a MapError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl<'a> Entry<'a> {
+    fn of(outcome: &'a Outcome) -> Self {
+        let mut entry = Entry {
+            index: outcome.index,
+            method: outcome.method.as_str(),
+            path: &outcome.path,
+            bulk_id: outcome.bulk_id.as_deref(),
+            outcome: outcome.kind.name(),
+            status: outcome.kind.status(),
+            location: None,
+            id: None,
+            error: None,
+            reason: None,
+        };
+        match &outcome.kind {
+            OutcomeKind::Succeeded {
+                location, id, note, ..
+            } => {
+                entry.location = location.as_deref();
+                entry.id = id.as_deref();
+                entry.reason = note.clone();
+            }
+            OutcomeKind::Failed { error, message, .. } => {
+                entry.error = error.as_ref();
+                entry.reason = Some(message.clone());
+            }
+            OutcomeKind::Skipped { reason } => entry.reason = Some(reason.to_string()),
+            OutcomeKind::Unknown { reason } => entry.reason = Some(reason.clone()),
+        }
+        entry
+    }
+}
+
+/// The summary in the json and ndjson reports.
+#[derive(Serialize)]
+struct SummaryEntry {
+    total: u64,
+    succeeded: u64,
+    failed: u64,
+    skipped: u64,
+    unknown: u64,
+    requests: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
+}
+
+impl SummaryEntry {
+    fn of(report: &JobReport) -> Self {
+        let s = report.summary;
+        SummaryEntry {
+            total: s.total,
+            succeeded: s.succeeded,
+            failed: s.failed,
+            skipped: s.skipped,
+            unknown: s.unknown,
+            requests: s.requests,
+            stopped: report.stopped.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+enum Sink {
+    Human {
+        bar: ProgressBar,
+        /// Every operation goes in the table, not only those that did not succeed.
+        all: bool,
+        rows: Vec<Outcome>,
+        more: u64,
+    },
+    Json {
+        first: bool,
+    },
+    Ndjson,
+}
+
+/// Receives a job's events and writes its report to stdout.
+pub(crate) struct Renderer {
+    sink: Sink,
+    out: BufWriter<Stdout>,
+}
+
+impl Renderer {
+    /// A renderer whose human table lists only what did not succeed.
+    pub(crate) fn new(format: OutputFormat) -> Self {
+        Self::with_table(format, false)
+    }
+
+    /// A renderer whose human table lists every operation when `all` is set.
+    pub(crate) fn with_table(format: OutputFormat, all: bool) -> Self {
+        let sink = match format {
+            OutputFormat::Human => {
+                // Drawn on stderr only when it is a terminal.
+                let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} operations {msg} ({elapsed})",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                Sink::Human {
+                    bar,
+                    all,
+                    rows: Vec::new(),
+                    more: 0,
+                }
+            }
+            OutputFormat::Json => Sink::Json { first: true },
+            OutputFormat::Ndjson => Sink::Ndjson,
+        };
+        Renderer {
+            sink,
+            out: BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+        }
+    }
+
+    /// Shares the renderer as an event handler.
+    pub(crate) fn handler(renderer: &Arc<Mutex<Renderer>>) -> EventHandler {
+        let renderer = renderer.clone();
+        Arc::new(move |event: &Event<'_>| {
+            renderer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .on_event(event);
+        })
+    }
+
+    fn on_event(&mut self, event: &Event<'_>) {
+        // A closed stdout (e.g. piped into `head`) must not stop the job: write errors are
+        // ignored here and the job's outcome still decides the exit code.
+        match (&mut self.sink, event) {
+            (Sink::Human { bar, .. }, Event::Planned { operations, .. }) => {
+                bar.set_length(*operations)
+            }
+            (
+                Sink::Human { bar, .. },
+                Event::RetryScheduled {
+                    request,
+                    delay,
+                    cause,
+                    ..
+                },
+            ) => {
+                bar.set_message(format!(
+                    "(request {request} retrying in {delay:?}: {cause})"
+                ));
+            }
+            (
+                Sink::Human {
+                    bar,
+                    all,
+                    rows,
+                    more,
+                },
+                Event::OperationSettled(outcome),
+            ) => {
+                bar.inc(1);
+                if *all || !matches!(outcome.kind, OutcomeKind::Succeeded { .. }) {
+                    if rows.len() < MAX_TABLE_ROWS {
+                        rows.push((*outcome).clone());
+                    } else {
+                        *more += 1;
+                    }
+                }
+            }
+            (Sink::Json { first }, Event::Planned { .. }) if *first => {
+                let _ = self.out.write_all(b"{\"operations\":[");
+            }
+            (Sink::Json { first }, Event::OperationSettled(outcome)) => {
+                if !*first {
+                    let _ = self.out.write_all(b",\n");
+                } else {
+                    let _ = self.out.write_all(b"\n");
+                }
+                *first = false;
+                let _ = serde_json::to_writer(&mut self.out, &Entry::of(outcome));
+            }
+            (Sink::Ndjson, Event::OperationSettled(outcome)) => {
+                let _ = serde_json::to_writer(&mut self.out, &Entry::of(outcome));
+                let _ = self.out.write_all(b"\n");
+                let _ = self.out.flush();
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the end of the report.
+    pub(crate) fn finish(&mut self, report: &JobReport) {
+        let summary = SummaryEntry::of(report);
+        match &mut self.sink {
+            Sink::Human {
+                bar, rows, more, ..
+            } => {
+                bar.finish_and_clear();
+                let _ = write_human(&mut self.out, report, rows, *more);
+            }
+            Sink::Json { first } => {
+                if *first {
+                    let _ = self.out.write_all(b"{\"operations\":[");
+                }
+                let _ = self.out.write_all(b"\n],\"summary\":");
+                let _ = serde_json::to_writer(&mut self.out, &summary);
+                let _ = self.out.write_all(b"}\n");
+            }
+            Sink::Ndjson => {
+                #[derive(Serialize)]
+                struct Line<'a> {
+                    summary: &'a SummaryEntry,
+                }
+                let _ = serde_json::to_writer(&mut self.out, &Line { summary: &summary });
+                let _ = self.out.write_all(b"\n");
+            }
+        }
+        let _ = self.out.flush();
+    }
+}
+
+fn write_human(
+    out: &mut impl Write,
+    report: &JobReport,
+    rows: &[Outcome],
+    more: u64,
+) -> std::io::Result<()> {
+    let s = report.summary;
+    writeln!(
+        out,
+        "{} operations in {} requests ({} sent): {} succeeded, {} failed, {} skipped, {} unknown",
+        s.total,
+        report.plan.requests.len(),
+        s.requests,
+        s.succeeded,
+        s.failed,
+        s.skipped,
+        s.unknown
+    )?;
+    if let Some(stopped) = &report.stopped {
+        writeln!(out, "stopped early: {stopped}")?;
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:>6}  {:<6}  {:<28}  {:<10}  {:<9}  {:>6}  DETAIL",
+        "#", "METHOD", "PATH", "BULKID", "OUTCOME", "STATUS"
+    )?;
+    for outcome in rows {
+        let detail = match &outcome.kind {
+            OutcomeKind::Failed { message, .. } => message.clone(),
+            OutcomeKind::Skipped { reason } => reason.to_string(),
+            OutcomeKind::Unknown { reason } => reason.clone(),
+            OutcomeKind::Succeeded { id, note, .. } => match (note, id) {
+                (Some(note), _) => note.clone(),
+                (None, Some(id)) => format!("id {id}"),
+                (None, None) => String::new(),
+            },
+        };
+        let status = outcome
+            .kind
+            .status()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "-".to_owned());
+        writeln!(
+            out,
+            "{:>6}  {:<6}  {:<28}  {:<10}  {:<9}  {:>6}  {}",
+            outcome.index,
+            outcome.method.as_str(),
+            outcome.path,
+            outcome.bulk_id.as_deref().unwrap_or("-"),
+            outcome.kind.name(),
+            status,
+            detail
+        )?;
+    }
+    if more > 0 {
+        writeln!(
+            out,
+            "… and {more} more (use --output json or ndjson for all)"
+        )?;
+    }
+    Ok(())
+}

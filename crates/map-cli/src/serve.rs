@@ -1,0 +1,89 @@
+//! `mapctl serve`: the simulator in the foreground until SIGINT or SIGTERM.
+
+use std::io::Write;
+
+use map_auth::Credentials;
+use map_sim::{FaultPlan, SimConfig, Simulator};
+
+use crate::bulk::{ACCESS_TOKEN_VAR, CLIENT_SECRET_VAR};
+use crate::cli::ServeArgs;
+use crate::exit::Exit;
+
+#[allow(clippy::print_stdout)]
+pub(crate) async fn run(args: ServeArgs) -> Exit {
+    let faults = match args
+        .faults
+        .as_deref()
+        .map(str::parse::<FaultPlan>)
+        .transpose()
+    {
+        Ok(faults) => faults.unwrap_or_default(),
+        Err(error) => return Exit::usage(format!("--faults: {error}")),
+    };
+    let from_env = std::env::var(ACCESS_TOKEN_VAR)
+        .ok()
+        .zip(std::env::var(CLIENT_SECRET_VAR).ok())
+        .filter(|(token, secret)| !token.is_empty() && !secret.is_empty());
+    let mut config = SimConfig::default()
+        .with_port(args.port)
+        .with_max_operations(args.max_operations)
+        .with_max_payload_bytes(args.max_payload_bytes)
+        .with_null_mode(args.null)
+        .with_faults(faults);
+    if let Some((token, secret)) = &from_env {
+        config = config.with_credentials(Credentials::new(token, secret));
+    }
+    let simulator = match Simulator::start(config).await {
+        Ok(simulator) => simulator,
+        Err(error) => {
+            return Exit::failure(format!("cannot listen on 127.0.0.1:{}: {error}", args.port));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", simulator.base_url());
+    if from_env.is_some() {
+        let _ = writeln!(
+            out,
+            "credentials: the ones in {ACCESS_TOKEN_VAR} and {CLIENT_SECRET_VAR}"
+        );
+    } else {
+        let credentials = simulator.credentials();
+        // Fixed demo credentials, not secrets: printed so that clients can use them.
+        let _ = writeln!(
+            out,
+            "{ACCESS_TOKEN_VAR}={}",
+            credentials.access_token.expose_secret()
+        );
+        let _ = writeln!(
+            out,
+            "{CLIENT_SECRET_VAR}={}",
+            credentials.client_secret.expose_secret()
+        );
+    }
+    let mode = if args.null {
+        "null mode: nothing is stored"
+    } else {
+        "in-memory store"
+    };
+    let _ = writeln!(out, "serving ({mode}); stop with Ctrl-C or SIGTERM");
+    let _ = out.flush();
+    drop(out);
+    wait_for_signal().await;
+    simulator.shutdown().await;
+    Exit::Success
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

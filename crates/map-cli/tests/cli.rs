@@ -1,0 +1,336 @@
+//! mapctl end to end: every output mode, exit code and input format, `--dry-run`, `demo` and
+//! `serve`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use map_sim::{SimConfig, Simulator};
+use serde_json::Value;
+
+fn mapctl() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mapctl"));
+    command
+        .env_remove("MAP_ACCESS_TOKEN")
+        .env_remove("MAP_CLIENT_SECRET")
+        .env_remove("RUST_LOG");
+    command
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// A job file in a fresh temporary directory.
+fn job_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mapctl-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+const NDJSON: &str = r#"{"method":"POST","bulkId":"u1","path":"/Users","data":{"userName":"alice"}}
+{"method":"POST","bulkId":"u2","path":"/Users","data":{"userName":"bob"}}
+
+{"method":"POST","bulkId":"g1","path":"/Groups","data":{"id":"lab","members":[{"type":"User","value":"bulkId:u1"}]}}
+{"method":"DELETE","path":"/Users/bulkId:u2"}
+"#;
+
+#[test]
+fn demo_runs_as_designed() {
+    let (code, stdout, stderr) = run(mapctl().arg("demo"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("7 operations in 3 requests"), "{stdout}");
+    assert!(stdout.contains("6 succeeded, 1 failed"), "{stdout}");
+    assert!(stdout.contains("'no-such-user' Not Found"), "{stdout}");
+    assert!(stderr.contains("ran as designed"), "{stderr}");
+}
+
+#[test]
+fn ndjson_input_with_json_output_against_the_embedded_simulator() {
+    let path = job_file("job.ndjson", NDJSON);
+    let (code, stdout, stderr) =
+        run(mapctl()
+            .arg("bulk")
+            .arg(&path)
+            .args(["--output", "json", "--max-operations", "2"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("embedded mAP Core simulator"), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["summary"]["total"], 4);
+    assert_eq!(report["summary"]["succeeded"], 4);
+    assert_eq!(report["summary"]["requests"], 2);
+    let operations = report["operations"].as_array().unwrap();
+    assert_eq!(operations.len(), 4);
+    assert_eq!(operations[0]["outcome"], "succeeded");
+    assert_eq!(operations[0]["status"], 201, "status is a number");
+    assert_eq!(operations[0]["bulkId"], "u1");
+    assert!(operations[0]["id"].is_string());
+    assert_eq!(
+        operations[3]["path"],
+        format!("/Users/{}", operations[1]["id"].as_str().unwrap())
+    );
+}
+
+#[test]
+fn ndjson_output_streams_one_line_per_operation_then_the_summary() {
+    let path = job_file("stream.ndjson", NDJSON);
+    let (code, stdout, _) =
+        run(mapctl()
+            .arg("bulk")
+            .arg(&path)
+            .args(["--output", "ndjson", "--transport", "hyper"]));
+    assert_eq!(code, 0);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(
+        lines
+            .iter()
+            .take(4)
+            .map(|l| l["index"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert_eq!(lines[4]["summary"]["succeeded"], 4);
+}
+
+#[test]
+fn a_bulk_request_document_from_stdin_keeps_its_fail_on_errors() {
+    let document = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"failOnErrors":1,
+      "Operations":[{"method":"DELETE","path":"/Users/missing"},{"method":"POST","bulkId":"u1","path":"/Users","data":{"userName":"a"}}]}"#;
+    let mut child = mapctl()
+        .args(["bulk", "-", "--output", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(document.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "not every operation succeeded"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["operations"][0]["outcome"], "failed");
+    assert_eq!(
+        report["operations"][0]["error"]["detail"],
+        "'missing' Not Found"
+    );
+    assert_eq!(report["operations"][1]["outcome"], "skipped");
+    assert!(
+        report["operations"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("failOnErrors")
+    );
+}
+
+#[test]
+fn a_json_array_with_failures_reports_a_table_and_exits_1() {
+    let array = r#"[{"method":"POST","bulkId":"a","path":"/Users","data":{"userName":"same"}},
+                    {"method":"POST","bulkId":"b","path":"/Users","data":{"userName":"same"}},
+                    {"method":"PATCH","path":"/Users/bulkId:b","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"preferredLanguage","value":"ja"}]}}]"#;
+    let path = job_file("array.json", array);
+    let (code, stdout, _) = run(mapctl()
+        .arg("bulk")
+        .arg(&path)
+        .args(["--max-operations", "1"]));
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains(
+            "3 operations in 3 requests (2 sent): 1 succeeded, 1 failed, 1 skipped, 0 unknown"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Duplicate userName 'same'"), "{stdout}");
+    assert!(
+        stdout.contains("depends on bulkId 'b', which failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn invalid_input_lists_every_problem_and_exits_2() {
+    let bad = "{\"method\":\"POST\",\"path\":\"/Users\",\"data\":{}}\n{\"method\":\"PUTCH\",\"path\":\"/Users/1\",\"data\":{}}\n{not json\n{\"method\":\"DELETE\",\"path\":\"/Users/bulkId:ghost\"}\n";
+    let path = job_file("bad.ndjson", bad);
+    let (code, stdout, stderr) = run(mapctl().arg("bulk").arg(&path));
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty(), "{stdout}");
+    for needle in [
+        "4 problems",
+        "operation 0: bulkId is required on POST",
+        "operation 1 (line 2): unknown variant `PUTCH`",
+        "operation 2 (line 3): key must be a string",
+        "operation 3: bulkId:ghost is not defined",
+        "nothing was sent",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+    let (code, _, stderr) = run(mapctl().args(["bulk", "/no/such/file.ndjson"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read /no/such/file.ndjson"),
+        "{stderr}"
+    );
+    let empty = job_file("empty.ndjson", "\n\n");
+    let (code, _, stderr) = run(mapctl().arg("bulk").arg(&empty));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("the job has no operations"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2_before_anything_is_sent() {
+    let path = job_file("usage.ndjson", NDJSON);
+    let (code, _, stderr) = run(mapctl()
+        .arg("bulk")
+        .arg(&path)
+        .args(["--base-url", "https://map.example.ac.jp"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("MAP_ACCESS_TOKEN and MAP_CLIENT_SECRET"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(mapctl()
+        .arg("bulk")
+        .arg(&path)
+        .args(["--base-url", "https://map.example.ac.jp"])
+        .env("MAP_ACCESS_TOKEN", "t"));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("MAP_CLIENT_SECRET is not set"), "{stderr}");
+    let (code, _, stderr) = run(mapctl()
+        .arg("bulk")
+        .arg(&path)
+        .args(["--base-url", "http://map.example.ac.jp"])
+        .env("MAP_ACCESS_TOKEN", "t")
+        .env("MAP_CLIENT_SECRET", "s"));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("plain http"), "{stderr}");
+    let (code, _, _) = run(mapctl().arg("bulk").arg(&path).args(["--concurrency", "0"]));
+    assert_eq!(code, 2);
+    let (code, _, _) = run(mapctl().arg("bulk").arg(&path).args(["--output", "xml"]));
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_sends_nothing() {
+    let path = job_file("dry.ndjson", NDJSON);
+    // A base URL nobody listens on: a dry run never connects.
+    let (code, stdout, stderr) = run(mapctl().arg("bulk").arg(&path).args([
+        "--dry-run",
+        "--max-operations",
+        "2",
+        "--base-url",
+        "https://unreachable.invalid",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("dry run: nothing was sent"), "{stdout}");
+    assert!(stdout.contains("4 operations in 2 requests"), "{stdout}");
+    assert!(
+        stdout.contains("request 2: operations 2..3 (2 operations"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "operation 2 (request 2): bulkId:u1 ← the id created by operation 0 (request 1)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("operation 3 (request 2): bulkId:u2"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn refused_credentials_and_an_unreachable_server_exit_3() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let path = job_file("auth.ndjson", NDJSON);
+    let mut command = mapctl();
+    command
+        .arg("bulk")
+        .arg(&path)
+        .args(["--base-url", sim.base_url()])
+        .env(
+            "MAP_ACCESS_TOKEN",
+            sim.credentials().access_token.expose_secret(),
+        )
+        .env("MAP_CLIENT_SECRET", "wrong-secret-value");
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    assert!(stderr.contains("refused the credentials"), "{stderr}");
+    assert!(!format!("{stdout}{stderr}").contains("wrong-secret-value"));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let (code, _, stderr) = run(mapctl()
+        .arg("bulk")
+        .arg(&path)
+        .args(["--base-url", &format!("http://{address}")])
+        .env("MAP_ACCESS_TOKEN", "t")
+        .env("MAP_CLIENT_SECRET", "s"));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("could not be reached"), "{stderr}");
+}
+
+#[test]
+fn serve_prints_its_url_and_credentials_and_stops_on_sigterm() {
+    let mut server = mapctl()
+        .args(["serve", "--port", "0", "--max-operations", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let token = lines.next().unwrap().unwrap();
+    let secret = lines.next().unwrap().unwrap();
+    let token = token.strip_prefix("MAP_ACCESS_TOKEN=").unwrap().to_owned();
+    let secret = secret
+        .strip_prefix("MAP_CLIENT_SECRET=")
+        .unwrap()
+        .to_owned();
+
+    let path = job_file("served.ndjson", NDJSON);
+    let (code, stdout, stderr) = run(mapctl()
+        .arg("bulk")
+        .arg(&path)
+        .args(["--base-url", &url, "--max-operations", "2"])
+        .env("MAP_ACCESS_TOKEN", &token)
+        .env("MAP_CLIENT_SECRET", &secret));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stderr.contains("embedded"), "{stderr}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = server.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "serve stops cleanly on SIGTERM");
+}
