@@ -602,6 +602,7 @@ async fn events_report_requests_and_each_operation_once_in_order() {
     assert_eq!(
         *seen.lock().unwrap(),
         [
+            "planned 3 2",
             "sent 1 2",
             "settled 1 1 1",
             "op 0",
