@@ -74,16 +74,24 @@ pub(crate) fn correlate(
     response: &LeanResponse<'_>,
     fail_on_errors: Option<u64>,
 ) -> Vec<OutcomeKind> {
-    let by_bulk_id: HashMap<&str, usize> = sent
-        .iter()
-        .enumerate()
-        .filter_map(|(position, op)| Some((op.bulk_id?, position)))
-        .collect();
+    // Built only if a result's bulkId is not the one at its own position.
+    let mut by_bulk_id: Option<HashMap<&str, usize>> = None;
     let mut assigned: Vec<Option<&LeanResult<'_>>> = vec![None; sent.len()];
     let mut mismatched = 0usize;
     for (position, result) in response.operations.iter().enumerate() {
         let target = match result.bulk_id.as_deref() {
-            Some(bulk_id) => by_bulk_id.get(bulk_id).copied(),
+            Some(bulk_id) if sent.get(position).and_then(|op| op.bulk_id) == Some(bulk_id) => {
+                Some(position)
+            }
+            Some(bulk_id) => by_bulk_id
+                .get_or_insert_with(|| {
+                    sent.iter()
+                        .enumerate()
+                        .filter_map(|(position, op)| Some((op.bulk_id?, position)))
+                        .collect()
+                })
+                .get(bulk_id)
+                .copied(),
             None => (position < sent.len()).then_some(position),
         };
         let method_matches = |target: usize| {

@@ -4,6 +4,35 @@
 use map_entities::{BULK_REQUEST_SCHEMA, BulkMethod};
 use serde_json::value::RawValue;
 
+/// The unsigned BulkRequest body the engine sends for `operations`: written straight into one
+/// buffer, each operation's `data` passed through as raw JSON. (The signer then puts the
+/// `request` auth object first.)
+///
+/// ```
+/// use map_bulk::{JobOperation, encode_request};
+///
+/// let op: JobOperation = serde_json::from_str(r#"{"method":"DELETE","path":"/Users/9f2"}"#)?;
+/// let body = encode_request(&[op], Some(1));
+/// assert_eq!(
+///     String::from_utf8(body).unwrap(),
+///     r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{"method":"DELETE","path":"/Users/9f2"}],"failOnErrors":1}"#
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn encode_request(operations: &[crate::JobOperation], fail_on_errors: Option<u64>) -> Vec<u8> {
+    let mut writer = BodyWriter::new(operations.len() * 192);
+    for op in operations {
+        writer.push(&OperationParts {
+            method: op.method,
+            bulk_id: op.bulk_id.as_deref(),
+            path: op.path.as_deref().unwrap_or(""),
+            version: op.version.as_deref(),
+            data: op.data.as_deref(),
+        });
+    }
+    writer.finish(fail_on_errors)
+}
+
 /// Bytes kept free in every request for the envelope (`schemas`, `Operations`,
 /// `failOnErrors`) and the `request` auth object the signer adds (about 110 bytes).
 pub(crate) const ENVELOPE_RESERVE: usize = 256;

@@ -22,7 +22,7 @@ use crate::encode::{BodyWriter, OperationParts};
 use crate::event::{Event, EventHandler, ignore_events};
 use crate::outcome::{Outcome, OutcomeKind, SkipReason, Summary};
 use crate::plan::Plan;
-use crate::reference::{normalize_path, references, substitute};
+use crate::reference::{normalized, references, substitute};
 use crate::retry::{Jitter, RetryPolicy};
 use crate::source::{JobOperation, OperationSource};
 use crate::validate::{JobIndex, JobInputError, Limits, validate};
@@ -314,6 +314,16 @@ struct PreparedOp {
 }
 
 impl PreparedOp {
+    fn into_outcome(self, kind: OutcomeKind) -> Outcome {
+        Outcome {
+            index: self.index,
+            method: self.method,
+            path: self.path,
+            bulk_id: self.bulk_id,
+            kind,
+        }
+    }
+
     fn outcome(&self, kind: OutcomeKind) -> Outcome {
         Outcome {
             index: self.index,
@@ -346,7 +356,7 @@ struct Execution {
 
 /// A request in flight, remembered so its operations settle even if its task dies.
 struct Active {
-    operations: Vec<(u64, BulkMethod, Option<String>, String)>,
+    operations: Vec<(u64, BulkMethod)>,
     bulk_ids: Vec<String>,
     keys: Vec<String>,
 }
@@ -375,21 +385,31 @@ impl Driver<'_> {
         if batch.is_empty() {
             return;
         }
-        let local_posts: HashSet<String> = batch
-            .iter()
-            .filter(|(_, op)| op.method == BulkMethod::Post)
-            .filter_map(|(_, op)| op.bulk_id.clone())
-            .collect();
         // Normalise paths and find references (validation guarantees both are well-formed).
         let mut staged = Vec::with_capacity(batch.len());
-        for (index, op) in batch {
-            let path = op.path.as_deref().unwrap_or("");
-            let path = normalize_path(op.method, path)
-                .map(|t| t.normalized)
-                .unwrap_or_else(|_| path.to_owned());
+        let mut any_refs = false;
+        for (index, mut op) in batch {
+            let path = match op.path.take() {
+                Some(path) => match normalized(&path) {
+                    std::borrow::Cow::Borrowed(_) => path,
+                    std::borrow::Cow::Owned(fixed) => fixed,
+                },
+                None => String::new(),
+            };
             let refs = references(&path, op.data.as_deref());
+            any_refs |= !refs.is_empty();
             staged.push((index, op, path, refs));
         }
+        // The bulkIds POSTed by this request (only needed when something refers to one).
+        let local_posts: HashSet<String> = if any_refs {
+            staged
+                .iter()
+                .filter(|(_, op, _, _)| op.method == BulkMethod::Post)
+                .filter_map(|(_, op, _, _)| op.bulk_id.clone())
+                .collect()
+        } else {
+            HashSet::new()
+        };
         // Wait until every POST this request depends on has settled, no request in flight
         // touches the same resources, and there is room.
         let keys: Vec<String> = staged
@@ -456,7 +476,7 @@ impl Driver<'_> {
                 self.settle(outcome);
                 continue;
             }
-            if refs.iter().any(|r| !local_posts.contains(r)) {
+            if !refs.is_empty() && refs.iter().any(|r| !local_posts.contains(r)) {
                 let created = &self.created;
                 let resolve = |bulk_id: &str| match created.get(bulk_id) {
                     Some(Created::Id(id)) if !local_posts.contains(bulk_id) => Some(id.clone()),
@@ -495,10 +515,7 @@ impl Driver<'_> {
         for key in &keys {
             self.busy_keys.insert(key.clone(), request);
         }
-        let operations = prepared
-            .iter()
-            .map(|op| (op.index, op.method, op.bulk_id.clone(), op.path.clone()))
-            .collect();
+        let operations = prepared.iter().map(|op| (op.index, op.method)).collect();
         self.active.insert(
             request,
             Active {
@@ -535,11 +552,11 @@ impl Driver<'_> {
                 let outcomes = self.active.get(&request).map(|a| {
                     a.operations
                         .iter()
-                        .map(|(index, method, bulk_id, path)| Outcome {
+                        .map(|(index, method)| Outcome {
                             index: *index,
                             method: *method,
-                            path: path.clone(),
-                            bulk_id: bulk_id.clone(),
+                            path: String::new(),
+                            bulk_id: None,
                             kind: OutcomeKind::Unknown {
                                 reason: format!("the request's task ended abnormally: {error}"),
                             },
@@ -625,7 +642,13 @@ impl Driver<'_> {
 
     fn settle(&mut self, outcome: Outcome) {
         self.summary.count(&outcome.kind);
-        self.pending.insert(outcome.index, outcome);
+        if outcome.index == self.next_to_emit && self.pending.is_empty() {
+            // In order already: report it at once.
+            (self.events)(&Event::OperationSettled(&outcome));
+            self.next_to_emit += 1;
+        } else {
+            self.pending.insert(outcome.index, outcome);
+        }
     }
 
     /// Reports settled operations in input order.
@@ -791,7 +814,12 @@ fn execute(
                         Ok(response) => correlate(&sent, &response, context.fail_on_errors),
                         Err(_) => unreachable_unknown(ops.len()),
                     };
-                    outcomes.extend(ops.iter().zip(kinds).map(|(op, kind)| op.outcome(kind)));
+                    drop(sent);
+                    outcomes.extend(
+                        ops.into_iter()
+                            .zip(kinds)
+                            .map(|(op, kind)| op.into_outcome(kind)),
+                    );
                     return (outcomes, None);
                 }
                 Answer::Refused(error, message) => {

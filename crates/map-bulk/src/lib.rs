@@ -43,6 +43,7 @@ mod source;
 mod validate;
 
 pub use client::{BulkAnswer, BulkClient, BulkError};
+pub use encode::encode_request;
 pub use endpoint::{Endpoint, EndpointError};
 pub use engine::{Engine, JobConfig, JobReport, JobStop, plan_job};
 pub use event::{Event, EventHandler, ignore_events};

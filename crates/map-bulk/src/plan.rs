@@ -109,7 +109,7 @@ impl Plan {
             let path = op.path.as_deref().unwrap_or("");
             let path = normalize_path(op.method, path)
                 .map(|t| t.normalized)
-                .unwrap_or_else(|_| path.to_owned());
+                .unwrap_or_else(|_| path.into());
             for bulk_id in references(&path, op.data.as_deref()) {
                 if let Some(&(defined_by, defined_in)) = defined.get(&bulk_id) {
                     if defined_in < request {

@@ -260,6 +260,8 @@ impl Iterator for NdjsonLines {
                 line: Some(self.line),
                 message,
             };
+            // One vectorised UTF-8 check of the line is cheaper than serde_json checking each
+            // string of it.
             let text = match std::str::from_utf8(bytes) {
                 Ok(text) => text,
                 Err(e) => {

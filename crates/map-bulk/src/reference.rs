@@ -1,6 +1,9 @@
 //! Paths and `bulkId:X` references in a job's operations: normalising paths, finding
 //! references, and substituting the ids earlier requests created.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use map_entities::{BulkMethod, ResourceKind, parse_bulk_id_reference};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -8,15 +11,15 @@ use serde_json::value::RawValue;
 /// A valid operation path: its resource kind and, for PUT/PATCH/DELETE, its id (which may be
 /// a `bulkId:X` reference).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TargetPath {
+pub(crate) struct TargetPath<'a> {
     /// The path with a leading `/` and no trailing one: `/Users`, `/Groups/lab-a`.
-    pub(crate) normalized: String,
+    pub(crate) normalized: Cow<'a, str>,
     pub(crate) kind: ResourceKind,
     pub(crate) has_id: bool,
 }
 
 /// Checks and normalises `path` for `method`.
-pub(crate) fn normalize_path(method: BulkMethod, path: &str) -> Result<TargetPath, String> {
+pub(crate) fn normalize_path(method: BulkMethod, path: &str) -> Result<TargetPath<'_>, String> {
     if path.contains("://") {
         return Err(format!(
             "path {path:?} must be relative to the API, like /Users or /Groups/ID, not a URL"
@@ -49,23 +52,44 @@ pub(crate) fn normalize_path(method: BulkMethod, path: &str) -> Result<TargetPat
             "{method} needs the resource's id in its path, like /{resource}/ID (found {path:?})"
         )),
         _ => Ok(TargetPath {
-            normalized: format!("/{trimmed}"),
+            normalized: normalized(path),
             kind,
             has_id: id.is_some(),
         }),
     }
 }
 
+/// Whether raw JSON may hold a `bulkId:X` string (a searcher built once, not per call).
+pub(crate) fn may_hold_reference(json: &str) -> bool {
+    static FINDER: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+    FINDER
+        .get_or_init(|| memchr::memmem::Finder::new(b"\"bulkId:"))
+        .find(json.as_bytes())
+        .is_some()
+}
+
+/// `path` as [`normalize_path`] writes it, borrowed when it already is (the common case).
+pub(crate) fn normalized(path: &str) -> Cow<'_, str> {
+    if path.starts_with('/') && !path.ends_with('/') && !path[1..].starts_with('/') {
+        Cow::Borrowed(path)
+    } else {
+        Cow::Owned(format!("/{}", path.trim_matches('/')))
+    }
+}
+
 /// Every `bulkId:X` referenced by `path` (a whole segment) or by `data` (a whole string value),
 /// as the `X`s, path first. Data without the text `"bulkId:` is not parsed at all.
 pub(crate) fn references(path: &str, data: Option<&RawValue>) -> Vec<String> {
-    let mut found: Vec<String> = path
-        .split('/')
-        .filter_map(parse_bulk_id_reference)
-        .map(str::to_owned)
-        .collect();
+    let mut found: Vec<String> = Vec::new();
+    if path.contains("bulkId:") {
+        found.extend(
+            path.split('/')
+                .filter_map(parse_bulk_id_reference)
+                .map(str::to_owned),
+        );
+    }
     if let Some(data) = data {
-        if memchr::memmem::find(data.get().as_bytes(), b"\"bulkId:").is_some() {
+        if may_hold_reference(data.get()) {
             if let Ok(value) = serde_json::from_str::<Value>(data.get()) {
                 collect(&value, &mut found);
             }
@@ -102,7 +126,7 @@ pub(crate) fn substitute(
         *path = replaced.join("/");
     }
     let Some(raw) = data else { return };
-    if memchr::memmem::find(raw.get().as_bytes(), b"\"bulkId:").is_none() {
+    if !may_hold_reference(raw.get()) {
         return;
     }
     let Ok(mut value) = serde_json::from_str::<Value>(raw.get()) else {
@@ -146,7 +170,7 @@ mod tests {
     fn paths_are_normalised_and_checked() {
         let ok = normalize_path(BulkMethod::Post, "Users").unwrap();
         assert_eq!(
-            (ok.normalized.as_str(), ok.kind, ok.has_id),
+            (ok.normalized.as_ref(), ok.kind, ok.has_id),
             ("/Users", ResourceKind::User, false)
         );
         assert_eq!(

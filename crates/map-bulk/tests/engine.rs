@@ -604,12 +604,12 @@ async fn events_report_requests_and_each_operation_once_in_order() {
         [
             "planned 3 2",
             "sent 1 2",
-            "settled 1 1 1",
             "op 0",
             "op 1",
+            "settled 1 1 1",
             "sent 2 1",
+            "op 2",
             "settled 2 1 0",
-            "op 2"
         ]
     );
 }

@@ -101,6 +101,8 @@ enum Sink {
         bar: ProgressBar,
         /// Every operation goes in the table, not only those that did not succeed.
         all: bool,
+        /// Operations settled so far.
+        settled: u64,
         rows: Vec<Outcome>,
         more: u64,
     },
@@ -137,6 +139,7 @@ impl Renderer {
                 Sink::Human {
                     bar,
                     all,
+                    settled: 0,
                     rows: Vec::new(),
                     more: 0,
                 }
@@ -187,10 +190,16 @@ impl Renderer {
                     all,
                     rows,
                     more,
+                    settled,
                 },
                 Event::OperationSettled(outcome),
             ) => {
-                bar.inc(1);
+                // The bar redraws a few times a second anyway; telling it about every
+                // operation costs more than drawing.
+                *settled += 1;
+                if *settled % 256 == 0 {
+                    bar.set_position(*settled);
+                }
                 if *all || !matches!(outcome.kind, OutcomeKind::Succeeded { .. }) {
                     if rows.len() < MAX_TABLE_ROWS {
                         rows.push((*outcome).clone());

@@ -1,0 +1,360 @@
+//! `cargo xtask bench`: mapctl and the Python peer side by side, in one run, against the same
+//! map-sim in null mode (`mapctl serve --null`), on the same NDJSON workload of user-creation
+//! POSTs. For each client process: CPU seconds (user + sys, from `wait4`), CPU µs per
+//! operation, wall time, operations per second and peak RSS. The table, the machine's core count
+//! and the exact commands go to `BENCHMARKS.md`.
+//!
+//! `cargo xtask bench --quick` runs 10k/100k operations instead of 100k/1M, to try it out.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One measured client run.
+struct Measured {
+    client: String,
+    operations: u64,
+    command: String,
+    cpu: Duration,
+    wall: Duration,
+    max_rss_kib: u64,
+    output: String,
+}
+
+impl Measured {
+    fn cpu_us_per_op(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.operations as f64
+    }
+
+    fn ops_per_sec(&self) -> f64 {
+        self.operations as f64 / self.wall.as_secs_f64()
+    }
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let (small, large) = if quick {
+        (10_000, 100_000)
+    } else {
+        (100_000, 1_000_000)
+    };
+    let root = workspace_root()?;
+    let bench_dir = root.join("target/bench");
+    std::fs::create_dir_all(&bench_dir).map_err(|e| e.to_string())?;
+
+    eprintln!("xtask bench: building mapctl (release)");
+    let status = Command::new(crate::cargo())
+        .args(["build", "--release", "-p", "map-cli"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("cargo build --release -p map-cli failed".into());
+    }
+    let mapctl = root.join("target/release/mapctl");
+    let peer = root.join("bench/peers/python_bulk.py");
+    let small_file = workload(&bench_dir, small)?;
+    let large_file = workload(&bench_dir, large)?;
+
+    eprintln!("xtask bench: starting map-sim in null mode");
+    let (mut server, base_url, token, secret) = serve(&mapctl)?;
+    let env = [
+        ("MAP_ACCESS_TOKEN", token.as_str()),
+        ("MAP_CLIENT_SECRET", secret.as_str()),
+    ];
+    let mapctl_args = |file: &Path, concurrency: u32| {
+        vec![
+            "bulk".to_owned(),
+            file.display().to_string(),
+            "--base-url".to_owned(),
+            base_url.clone(),
+            "--concurrency".to_owned(),
+            concurrency.to_string(),
+            "--output".to_owned(),
+            "human".to_owned(),
+        ]
+    };
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let runs: Vec<(String, u64, String, Vec<String>)> = vec![
+        (
+            "mapctl".into(),
+            small,
+            mapctl.display().to_string(),
+            mapctl_args(&small_file, 1),
+        ),
+        (
+            "python peer".into(),
+            small,
+            python.clone(),
+            vec![
+                peer.display().to_string(),
+                base_url.clone(),
+                small_file.display().to_string(),
+            ],
+        ),
+        (
+            "mapctl".into(),
+            large,
+            mapctl.display().to_string(),
+            mapctl_args(&large_file, 1),
+        ),
+        (
+            "mapctl --concurrency 4".into(),
+            large,
+            mapctl.display().to_string(),
+            mapctl_args(&large_file, 4),
+        ),
+    ];
+    let mut results = Vec::new();
+    for (client, operations, program, args) in runs {
+        eprintln!("xtask bench: {client}, {operations} operations");
+        let measured = measure(&client, operations, &program, &args, &env)?;
+        eprintln!(
+            "  {:.2} s CPU, {:.3} µs/op, {:.2} s wall, {:.0} ops/s, {} MiB peak RSS",
+            measured.cpu.as_secs_f64(),
+            measured.cpu_us_per_op(),
+            measured.wall.as_secs_f64(),
+            measured.ops_per_sec(),
+            measured.max_rss_kib / 1024
+        );
+        results.push(measured);
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let report = render(&results, &root)?;
+    std::fs::write(root.join("BENCHMARKS.md"), report).map_err(|e| e.to_string())?;
+    eprintln!("xtask bench: wrote BENCHMARKS.md");
+    Ok(())
+}
+
+fn workspace_root() -> Result<PathBuf, String> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| "no workspace root".into())
+}
+
+/// `operations` user-creation POSTs as NDJSON (made once, then reused).
+fn workload(dir: &Path, operations: u64) -> Result<PathBuf, String> {
+    let path = dir.join(format!("users-{operations}.ndjson"));
+    if path.exists() {
+        return Ok(path);
+    }
+    let mut out = BufWriter::new(File::create(&path).map_err(|e| e.to_string())?);
+    for i in 0..operations {
+        let language = if i % 2 == 0 { "ja" } else { "en" };
+        writeln!(
+            out,
+            r#"{{"method":"POST","bulkId":"u{i}","path":"/Users","data":{{"schemas":["urn:ietf:params:scim:schemas:mace:gakunin.jp:core:2.0:User"],"userName":"user{i:07}","preferredLanguage":"{language}","eduPersonPrincipalNames":[{{"value":"user{i:07}@idp.example.ac.jp"}}],"emails":[{{"value":"user{i:07}@example.ac.jp"}}]}}}}"#
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// Starts `mapctl serve --null` and reads its URL and credentials.
+fn serve(mapctl: &Path) -> Result<(Child, String, String, String), String> {
+    let mut child = Command::new(mapctl)
+        .args(["serve", "--null", "--port", "0"])
+        .env_remove("MAP_ACCESS_TOKEN")
+        .env_remove("MAP_CLIENT_SECRET")
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut next = || -> Result<String, String> {
+        lines
+            .next()
+            .ok_or("serve ended early")?
+            .map_err(|e| e.to_string())
+    };
+    let url = next()?;
+    let token = next()?
+        .split_once('=')
+        .map(|(_, v)| v.to_owned())
+        .ok_or("no token line")?;
+    let secret = next()?
+        .split_once('=')
+        .map(|(_, v)| v.to_owned())
+        .ok_or("no secret line")?;
+    Ok((child, url, token, secret))
+}
+
+/// Runs one client to its end and reads its own resource usage with `wait4`.
+fn measure(
+    client: &str,
+    operations: u64,
+    program: &str,
+    args: &[String],
+    env: &[(&str, &str)],
+) -> Result<Measured, String> {
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{program}: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.ok_or("no stdout")?;
+    let mut output = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut output).map_err(|e| e.to_string())?;
+    let mut status = 0;
+    // SAFETY: `usage` is a plain C struct that wait4 fills; `pid` is our own child, not yet
+    // waited for.
+    #[allow(unsafe_code)]
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::wait4(pid, &mut status, 0, &mut usage) < 0 {
+            return Err(format!("wait4: {}", std::io::Error::last_os_error()));
+        }
+        usage
+    };
+    let wall = started.elapsed();
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("{client} failed (status {status}): {output}"));
+    }
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Ok(Measured {
+        client: client.to_owned(),
+        operations,
+        command: format!("{program} {}", args.join(" ")),
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        wall,
+        max_rss_kib: usage.ru_maxrss as u64,
+        output: output.trim().to_owned(),
+    })
+}
+
+fn render(results: &[Measured], root: &Path) -> Result<String, String> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mapctl_small = results
+        .iter()
+        .find(|r| r.client == "mapctl")
+        .ok_or("no mapctl run")?;
+    let python = results
+        .iter()
+        .find(|r| r.client == "python peer")
+        .ok_or("no python run")?;
+    let ratio = python.cpu_us_per_op() / mapctl_small.cpu_us_per_op();
+    let mut md = String::new();
+    let w = |md: &mut String, line: String| {
+        let _ = writeln!(md, "{line}");
+    };
+    w(&mut md, "# Benchmarks".into());
+    w(&mut md, String::new());
+    w(
+        &mut md,
+        "Written by `cargo xtask bench` (do not edit by hand). Both clients send the same NDJSON"
+            .into(),
+    );
+    w(
+        &mut md,
+        "workload of user-creation POSTs (userName, preferredLanguage, one ePPN, one email) to the"
+            .into(),
+    );
+    w(
+        &mut md,
+        "same map-sim in null mode (`mapctl serve --null`), in chunks of 1,000, one run after the"
+            .into(),
+    );
+    w(&mut md, "other. CPU is the client process's own user + sys time (from `wait4`); the server's is not".into());
+    w(
+        &mut md,
+        "counted. Peak RSS is the client's `ru_maxrss`.".into(),
+    );
+    w(&mut md, String::new());
+    w(
+        &mut md,
+        format!("Machine: {cores} cores ({}).", machine_name()),
+    );
+    w(&mut md, String::new());
+    w(
+        &mut md,
+        "| client | operations | CPU s | CPU µs/op | wall s | ops/s | peak RSS MiB |".into(),
+    );
+    w(&mut md, "|---|---:|---:|---:|---:|---:|---:|".into());
+    for r in results {
+        w(
+            &mut md,
+            format!(
+                "| {} | {} | {:.2} | {:.3} | {:.2} | {:.0} | {:.1} |",
+                r.client,
+                r.operations,
+                r.cpu.as_secs_f64(),
+                r.cpu_us_per_op(),
+                r.wall.as_secs_f64(),
+                r.ops_per_sec(),
+                r.max_rss_kib as f64 / 1024.0
+            ),
+        );
+    }
+    w(&mut md, String::new());
+    w(
+        &mut md,
+        format!(
+            "CPU per operation, Python peer / mapctl at {} operations: **{ratio:.1}x**.",
+            python.operations
+        ),
+    );
+    w(&mut md, String::new());
+    w(&mut md, "## Commands".into());
+    w(&mut md, String::new());
+    w(&mut md, "```sh".into());
+    w(
+        &mut md,
+        "cargo xtask bench            # everything below, then this file".into(),
+    );
+    let relative = |text: &str| text.replace(&format!("{}/", root.display()), "");
+    w(
+        &mut md,
+        "target/release/mapctl serve --null --port 0     # prints URL and credentials".into(),
+    );
+    for r in results {
+        w(
+            &mut md,
+            format!(
+                "MAP_ACCESS_TOKEN=… MAP_CLIENT_SECRET=… {}",
+                relative(&r.command)
+            ),
+        );
+    }
+    w(&mut md, "```".into());
+    w(&mut md, String::new());
+    w(&mut md, "## What each client printed".into());
+    w(&mut md, String::new());
+    for r in results {
+        w(
+            &mut md,
+            format!(
+                "- {} ({} operations): `{}`",
+                r.client,
+                r.operations,
+                r.output.lines().next().unwrap_or("")
+            ),
+        );
+    }
+    Ok(md)
+}
+
+fn machine_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, name)| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned())
+}
