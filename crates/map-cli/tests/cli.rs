@@ -334,3 +334,97 @@ fn serve_prints_its_url_and_credentials_and_stops_on_sigterm() {
     let exit = server.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "serve stops cleanly on SIGTERM");
 }
+
+/// Runs mapctl with `RUST_LOG=trace` and the given credentials; returns everything it printed.
+fn traced(args: &[&str], token: &str, secret: &str) -> String {
+    let (_, stdout, stderr) = run(mapctl()
+        .args(args)
+        .env("RUST_LOG", "trace")
+        .env("MAP_ACCESS_TOKEN", token)
+        .env("MAP_CLIENT_SECRET", secret));
+    format!("{stdout}{stderr}")
+}
+
+#[tokio::test]
+async fn secrets_never_reach_output_or_logs() {
+    let token = "tok-Q7w3-never-print";
+    let secret = "sec-Z9k1-never-print";
+    let sim = Simulator::start(
+        SimConfig::default().with_credentials(map_auth::Credentials::new(token, secret)),
+    )
+    .await
+    .unwrap();
+    let base_url = sim.base_url().to_owned();
+    let good = job_file("secrets-good.ndjson", NDJSON);
+    let failing = job_file(
+        "secrets-failing.ndjson",
+        "{\"method\":\"DELETE\",\"path\":\"/Users/missing\"}\n",
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unreachable = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let good_path = good.display().to_string();
+    let failing_path = failing.display().to_string();
+    let captured = tokio::task::spawn_blocking(move || {
+        let mut all = String::new();
+        for output in ["human", "json", "ndjson"] {
+            all += &traced(
+                &[
+                    "bulk",
+                    &good_path,
+                    "--base-url",
+                    &base_url,
+                    "--output",
+                    output,
+                ],
+                token,
+                secret,
+            );
+        }
+        all += &traced(
+            &[
+                "bulk",
+                &failing_path,
+                "--base-url",
+                &base_url,
+                "--output",
+                "json",
+            ],
+            token,
+            secret,
+        );
+        all += &traced(
+            &["bulk", &good_path, "--base-url", &base_url],
+            token,
+            "wrong-secret",
+        );
+        all += &traced(
+            &["bulk", &good_path, "--base-url", &unreachable],
+            token,
+            secret,
+        );
+        all += &traced(
+            &["bulk", &good_path, "--base-url", &base_url, "--dry-run"],
+            token,
+            secret,
+        );
+        all
+    })
+    .await
+    .unwrap();
+    assert!(captured.contains("succeeded"), "the runs ran: {captured}");
+    assert!(
+        captured.contains("TRACE") || captured.contains("DEBUG"),
+        "tracing was on"
+    );
+    for value in [token, secret] {
+        assert!(
+            !captured.contains(value),
+            "{value} appeared in mapctl's output"
+        );
+    }
+    assert!(
+        sim.counters().operations_applied >= 4,
+        "the first run applied its four operations"
+    );
+}
