@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::{check_bearer, check_signature};
 use crate::error::{OpError, json_response};
 use crate::server::Shared;
-use crate::store::{Resource, ResourceType};
+use crate::store::{Resource, ResourceType, Store};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -126,6 +126,28 @@ pub(crate) async fn list(
     })())
 }
 
+/// A write with a JSON body (POST, PUT, PATCH): auth, then `apply` under the store's lock,
+/// counted as applied or failed, answered with the resource.
+fn apply_body(
+    shared: &Shared,
+    endpoint: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    status: StatusCode,
+    apply: impl FnOnce(&mut Store, ResourceType, Value, &str) -> Result<(String, Resource), OpError>,
+) -> Response {
+    answer((|| {
+        let kind = kind_of(endpoint)?;
+        let data = check_body_auth(shared, headers, body)?;
+        let now = shared.now();
+        let mut store = shared.store();
+        let (id, resource) = apply(&mut store, kind, data, &now)
+            .inspect_err(|_| store.counters.operations_failed += 1)?;
+        store.count_applied(kind, &id);
+        Ok(resource_response(status, &resource))
+    })())
+}
+
 /// `POST /api/v2/{type}`.
 pub(crate) async fn create(
     State(shared): State<Arc<Shared>>,
@@ -133,17 +155,14 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    answer((|| {
-        let kind = kind_of(&endpoint)?;
-        let data = check_body_auth(&shared, &headers, &body)?;
-        let now = shared.now();
-        let mut store = shared.store();
-        let (id, resource) = store
-            .create(kind, data, &now)
-            .inspect_err(|_| store.counters.operations_failed += 1)?;
-        store.count_applied(kind, &id);
-        Ok(resource_response(StatusCode::CREATED, &resource))
-    })())
+    apply_body(
+        &shared,
+        &endpoint,
+        &headers,
+        &body,
+        StatusCode::CREATED,
+        |store, kind, data, now| store.create(kind, data, now),
+    )
 }
 
 /// `GET /api/v2/{type}/{id}`.
@@ -171,17 +190,18 @@ pub(crate) async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    answer((|| {
-        let kind = kind_of(&endpoint)?;
-        let data = check_body_auth(&shared, &headers, &body)?;
-        let now = shared.now();
-        let mut store = shared.store();
-        let resource = store
-            .replace(kind, &id, data, &now)
-            .inspect_err(|_| store.counters.operations_failed += 1)?;
-        store.count_applied(kind, &id);
-        Ok(resource_response(StatusCode::OK, &resource))
-    })())
+    apply_body(
+        &shared,
+        &endpoint,
+        &headers,
+        &body,
+        StatusCode::OK,
+        |store, kind, data, now| {
+            store
+                .replace(kind, &id, data, now)
+                .map(|resource| (id.clone(), resource))
+        },
+    )
 }
 
 /// `PATCH /api/v2/{type}/{id}`.
@@ -191,17 +211,18 @@ pub(crate) async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    answer((|| {
-        let kind = kind_of(&endpoint)?;
-        let data = check_body_auth(&shared, &headers, &body)?;
-        let now = shared.now();
-        let mut store = shared.store();
-        let resource = store
-            .patch(kind, &id, &data, &now)
-            .inspect_err(|_| store.counters.operations_failed += 1)?;
-        store.count_applied(kind, &id);
-        Ok(resource_response(StatusCode::OK, &resource))
-    })())
+    apply_body(
+        &shared,
+        &endpoint,
+        &headers,
+        &body,
+        StatusCode::OK,
+        |store, kind, data, now| {
+            store
+                .patch(kind, &id, &data, now)
+                .map(|resource| (id.clone(), resource))
+        },
+    )
 }
 
 /// `DELETE /api/v2/{type}/{id}`.
