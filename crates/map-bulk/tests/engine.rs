@@ -691,3 +691,37 @@ async fn a_dry_run_lists_the_substitutions() {
     );
     assert_eq!(sim.counters().bulk_requests, 0);
 }
+
+#[tokio::test]
+async fn a_reference_cycle_that_cannot_share_a_request_is_refused() {
+    let sim = sim(SimConfig::default()).await;
+    let mut job = vec![
+        BulkOperation::post(
+            "/Groups",
+            "a",
+            json!({"id": "a", "members": [{"type": "Group", "value": "bulkId:b"}]}),
+        ),
+        BulkOperation::post(
+            "/Groups",
+            "b",
+            json!({"id": "b", "members": [{"type": "Group", "value": "bulkId:a"}]}),
+        ),
+    ];
+    let error = engine(&sim, config(1))
+        .run_collecting(&mut job)
+        .await
+        .unwrap_err();
+    let JobInputError::Invalid(invalid) = error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        invalid.problems[0]
+            .message
+            .contains("must travel in one request"),
+        "{invalid}"
+    );
+    assert_eq!(sim.counters().bulk_requests, 0);
+    // With room for both, the cycle is sent together and left to the server.
+    let plan = engine(&sim, config(2)).plan(&mut job).unwrap();
+    assert_eq!(plan.requests.len(), 1);
+}
