@@ -686,8 +686,8 @@ type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// How one attempt ended, as far as retrying is concerned.
 enum Answer {
-    /// 200 with a readable body: per-operation results.
-    Processed(RawAnswer),
+    /// 200 with a readable body: the outcome of each operation sent, in order.
+    Processed(Vec<OutcomeKind>),
     /// 400: the whole request refused with this error; nothing applied.
     Refused(Option<MapError>, String),
     /// 401 or 403.
@@ -703,7 +703,12 @@ enum Answer {
     Failed(Option<u16>, Option<MapError>, String),
 }
 
-fn classify(result: Result<RawAnswer, BulkError>) -> Answer {
+/// Sorts an attempt's result; a 200 body is read once, straight into outcomes for `sent`.
+fn classify(
+    result: Result<RawAnswer, BulkError>,
+    sent: &[SentOperation<'_>],
+    fail_on_errors: Option<u64>,
+) -> Answer {
     let answer = match result {
         Ok(answer) => answer,
         Err(BulkError::Transport(error)) => {
@@ -729,7 +734,7 @@ fn classify(result: Result<RawAnswer, BulkError>) -> Answer {
     };
     match status {
         200 => match serde_json::from_slice::<LeanResponse<'_>>(&answer.body) {
-            Ok(_) => Answer::Processed(answer),
+            Ok(response) => Answer::Processed(correlate(sent, &response, fail_on_errors)),
             Err(e) => Answer::Ambiguous(format!(
                 "the 200 answer could not be read ({e}); it starts {:?}",
                 excerpt(&answer.body)
@@ -800,21 +805,18 @@ fn execute(
                 context.answered.fetch_add(1, Ordering::Relaxed);
             }
             drop(body);
-            let retry_cause = match classify(result) {
-                Answer::Processed(answer) => {
-                    let sent: Vec<SentOperation<'_>> = ops
-                        .iter()
-                        .map(|op| SentOperation {
-                            method: op.method,
-                            bulk_id: op.bulk_id.as_deref(),
-                            after_ambiguous_attempt: op.after_ambiguous,
-                        })
-                        .collect();
-                    let kinds = match serde_json::from_slice::<LeanResponse<'_>>(&answer.body) {
-                        Ok(response) => correlate(&sent, &response, context.fail_on_errors),
-                        Err(_) => unreachable_unknown(ops.len()),
-                    };
-                    drop(sent);
+            let sent: Vec<SentOperation<'_>> = ops
+                .iter()
+                .map(|op| SentOperation {
+                    method: op.method,
+                    bulk_id: op.bulk_id.as_deref(),
+                    after_ambiguous_attempt: op.after_ambiguous,
+                })
+                .collect();
+            let answer = classify(result, &sent, context.fail_on_errors);
+            drop(sent);
+            let retry_cause = match answer {
+                Answer::Processed(kinds) => {
                     outcomes.extend(
                         ops.into_iter()
                             .zip(kinds)
@@ -969,15 +971,6 @@ fn execute(
             }
         }
     })
-}
-
-fn unreachable_unknown(count: usize) -> Vec<OutcomeKind> {
-    vec![
-        OutcomeKind::Unknown {
-            reason: "the answer could not be read".to_owned()
-        };
-        count
-    ]
 }
 
 /// Where to split a request the server found too large: as near the middle as possible
