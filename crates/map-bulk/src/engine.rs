@@ -20,6 +20,7 @@ use crate::client::{BulkClient, BulkError, RawAnswer, excerpt, retry_after};
 use crate::correlate::{LeanResponse, SentOperation, correlate};
 use crate::encode::{BodyWriter, OperationParts};
 use crate::event::{Event, EventHandler, ignore_events};
+use crate::journal::{Journal, Restored};
 use crate::outcome::{Outcome, OutcomeKind, SkipReason, Summary};
 use crate::plan::Plan;
 use crate::reference::{normalized, references, substitute};
@@ -83,6 +84,11 @@ pub enum JobStop {
         /// The last failure.
         detail: String,
     },
+    /// The journal could not be written: nothing more is sent that it could not record.
+    Journal {
+        /// What failed.
+        detail: String,
+    },
     /// More operations failed than the error budget allows.
     ErrorBudget {
         /// Operations failed when the job stopped.
@@ -105,6 +111,7 @@ impl std::fmt::Display for JobStop {
                 )
             }
             JobStop::Unreachable { detail } => write!(f, "mAP Core could not be reached: {detail}"),
+            JobStop::Journal { detail } => write!(f, "the journal could not be written: {detail}"),
         }
     }
 }
@@ -118,8 +125,12 @@ pub struct JobReport {
     pub plan: Plan,
     /// Why the job stopped early, if it did.
     pub stopped: Option<JobStop>,
-    /// Attempts that got an HTTP answer of any status: 0 means the server was never reached.
+    /// Attempts that got an HTTP answer of any status: 0 means the server was never reached
+    /// in this run.
     pub answered: u64,
+    /// Operations whose outcome an earlier run recorded in the journal (see
+    /// [`Engine::run_journaled`]); they are reported again, not sent.
+    pub resumed: u64,
 }
 
 /// Runs bulk jobs against one deployment with one set of credentials.
@@ -197,7 +208,37 @@ impl Engine {
         source: &mut dyn OperationSource,
         events: EventHandler,
     ) -> Result<JobReport, JobInputError> {
+        self.run_with(source, events, None).await
+    }
+
+    /// Runs the job like [`Engine::run`], writing ahead to `journal` what it sends and how
+    /// each operation settles, and resuming from what an earlier run of the same job wrote
+    /// there: nothing that settled is sent again, ids created earlier are substituted as
+    /// before, POSTs that were in flight are reported `unknown` (never resent), and PUT,
+    /// PATCH and DELETE that were in flight are sent again. The report covers the whole job.
+    ///
+    /// Open the journal for the same `source` ([`Journal::open`]); see the
+    /// [`journal`](crate::Journal) documentation for an example.
+    pub async fn run_journaled(
+        &self,
+        source: &mut dyn OperationSource,
+        events: EventHandler,
+        journal: Journal,
+    ) -> Result<JobReport, JobInputError> {
+        self.run_with(source, events, Some(journal)).await
+    }
+
+    async fn run_with(
+        &self,
+        source: &mut dyn OperationSource,
+        events: EventHandler,
+        mut journal: Option<Journal>,
+    ) -> Result<JobReport, JobInputError> {
         let (plan, index) = validate(source, self.config.limits)?;
+        let restored = journal
+            .as_mut()
+            .map(Journal::take_restored)
+            .unwrap_or_default();
         events(&Event::Planned {
             operations: plan.operations,
             requests: plan.requests.len() as u64,
@@ -225,6 +266,9 @@ impl Engine {
             busy_bulk_ids: HashMap::new(),
             busy_keys: HashMap::new(),
             stopped: None,
+            journal,
+            restored,
+            resumed: 0,
         };
         let mut operations = source.operations().map_err(JobInputError::Source)?;
         for (number, planned) in plan.requests.iter().enumerate() {
@@ -252,6 +296,7 @@ impl Engine {
             plan,
             stopped: driver.stopped,
             answered: context.answered.load(Ordering::Relaxed),
+            resumed: driver.resumed,
         })
     }
 
@@ -378,17 +423,24 @@ struct Driver<'a> {
     /// Resources touched by requests in flight.
     busy_keys: HashMap<String, u64>,
     stopped: Option<JobStop>,
+    journal: Option<Journal>,
+    /// What an earlier run recorded in the journal.
+    restored: Restored,
+    /// Operations settled from the journal.
+    resumed: u64,
 }
 
 impl Driver<'_> {
     async fn launch(&mut self, request: u64, batch: Vec<(u64, JobOperation)>) {
+        let batch = self.restore(batch);
         if batch.is_empty() {
+            self.flush();
             return;
         }
         // Normalise paths and find references (validation guarantees both are well-formed).
         let mut staged = Vec::with_capacity(batch.len());
         let mut any_refs = false;
-        for (index, mut op) in batch {
+        for (index, mut op, resent) in batch {
             let path = match op.path.take() {
                 Some(path) => match normalized(&path) {
                     std::borrow::Cow::Borrowed(_) => path,
@@ -398,14 +450,14 @@ impl Driver<'_> {
             };
             let refs = references(&path, op.data.as_deref());
             any_refs |= !refs.is_empty();
-            staged.push((index, op, path, refs));
+            staged.push((index, op, path, refs, resent));
         }
         // The bulkIds POSTed by this request (only needed when something refers to one).
         let local_posts: HashSet<String> = if any_refs {
             staged
                 .iter()
-                .filter(|(_, op, _, _)| op.method == BulkMethod::Post)
-                .filter_map(|(_, op, _, _)| op.bulk_id.clone())
+                .filter(|(_, op, ..)| op.method == BulkMethod::Post)
+                .filter_map(|(_, op, ..)| op.bulk_id.clone())
                 .collect()
         } else {
             HashSet::new()
@@ -414,12 +466,12 @@ impl Driver<'_> {
         // touches the same resources, and there is room.
         let keys: Vec<String> = staged
             .iter()
-            .filter_map(|(_, op, path, _)| resource_key(op, path))
+            .filter_map(|(_, op, path, ..)| resource_key(op, path))
             .collect();
         loop {
             let waits_on_creator = staged
                 .iter()
-                .flat_map(|(_, _, _, refs)| refs)
+                .flat_map(|(_, _, _, refs, _)| refs)
                 .any(|r| !local_posts.contains(r) && self.busy_bulk_ids.contains_key(r));
             let conflicts = keys.iter().any(|k| self.busy_keys.contains_key(k));
             if !waits_on_creator
@@ -434,12 +486,13 @@ impl Driver<'_> {
         }
         let mut prepared = Vec::with_capacity(staged.len());
         let mut skipped_locally: HashMap<String, SkipReason> = HashMap::new();
-        for (index, op, mut path, refs) in staged {
+        for (index, op, mut path, refs, resent) in staged {
             let mut data = op.data;
             let skip = match &self.stopped {
                 Some(JobStop::Authentication { .. }) => Some(SkipReason::AuthenticationFailed),
                 Some(JobStop::ErrorBudget { .. }) => Some(SkipReason::ErrorBudgetExhausted),
                 Some(JobStop::Unreachable { .. }) => Some(SkipReason::ServerUnreachable),
+                Some(JobStop::Journal { .. }) => Some(SkipReason::JournalUnwritable),
                 None => refs.iter().find_map(|r| {
                     if local_posts.contains(r) {
                         skipped_locally
@@ -496,12 +549,30 @@ impl Driver<'_> {
                 version: op.version,
                 data,
                 local_refs,
-                after_ambiguous: false,
+                after_ambiguous: resent,
             });
         }
         self.flush();
         if prepared.is_empty() {
             return;
+        }
+        if let Some(journal) = &mut self.journal {
+            // Written ahead: if it cannot be, the request is not sent.
+            if let Err(error) = journal.record_sending(request, prepared.iter().map(|op| op.index))
+            {
+                self.stop_for_journal(&error);
+                for op in prepared {
+                    if let (Some(bulk_id), BulkMethod::Post) = (&op.bulk_id, op.method) {
+                        let bulk_id = bulk_id.clone();
+                        self.remember(&bulk_id, Created::Skipped);
+                    }
+                    self.settle(op.into_outcome(OutcomeKind::Skipped {
+                        reason: SkipReason::JournalUnwritable,
+                    }));
+                }
+                self.flush();
+                return;
+            }
         }
         let bulk_ids: Vec<String> = prepared
             .iter()
@@ -583,21 +654,15 @@ impl Driver<'_> {
         if self.stopped.is_none() {
             self.stopped = execution.stop;
         }
+        if let Some(journal) = &mut self.journal {
+            if let Err(error) = journal.record_settled(execution.outcomes.iter()) {
+                self.stop_for_journal(&error);
+            }
+        }
         let mut counts = Summary::default();
         for outcome in execution.outcomes {
             counts.count(&outcome.kind);
-            if let (Some(bulk_id), BulkMethod::Post) = (&outcome.bulk_id, outcome.method) {
-                let created = match &outcome.kind {
-                    OutcomeKind::Succeeded { id: Some(id), .. } => Created::Id(id.clone()),
-                    OutcomeKind::Succeeded { id: None, .. } | OutcomeKind::Unknown { .. } => {
-                        Created::Unknown
-                    }
-                    OutcomeKind::Failed { .. } => Created::Failed,
-                    OutcomeKind::Skipped { .. } => Created::Skipped,
-                };
-                let bulk_id = bulk_id.clone();
-                self.remember(&bulk_id, created);
-            }
+            self.remember_post(&outcome);
             self.settle(outcome);
         }
         (self.events)(&Event::RequestSettled {
@@ -617,6 +682,70 @@ impl Driver<'_> {
         }
         self.flush();
         true
+    }
+
+    /// Settles the operations of `batch` that an earlier run recorded in the journal, and
+    /// POSTs it left in flight (`unknown`: never sent again). Returns the rest, each with
+    /// whether an earlier run may have applied it (a PUT, PATCH or DELETE left in flight).
+    fn restore(&mut self, batch: Vec<(u64, JobOperation)>) -> Vec<(u64, JobOperation, bool)> {
+        if self.restored.settled.is_empty() && self.restored.interrupted.is_empty() {
+            return batch.into_iter().map(|(i, op)| (i, op, false)).collect();
+        }
+        let mut rest = Vec::with_capacity(batch.len());
+        for (index, op) in batch {
+            if let Some(outcome) = self.restored.settled.remove(&index) {
+                self.resumed += 1;
+                self.remember_post(&outcome);
+                self.settle(outcome);
+            } else if !self.restored.interrupted.remove(&index) {
+                rest.push((index, op, false));
+            } else if op.method != BulkMethod::Post {
+                rest.push((index, op, true));
+            } else {
+                let path = op.path.as_deref().unwrap_or("");
+                let outcome = Outcome {
+                    index,
+                    method: op.method,
+                    path: normalized(path).into_owned(),
+                    bulk_id: op.bulk_id,
+                    kind: OutcomeKind::Unknown {
+                        reason: "an earlier run sent it and was interrupted before the answer came; a POST is not sent again when it may have been applied".to_owned(),
+                    },
+                };
+                if let Some(journal) = &mut self.journal {
+                    if let Err(error) = journal.record_settled(std::iter::once(&outcome)) {
+                        self.stop_for_journal(&error);
+                    }
+                }
+                self.remember_post(&outcome);
+                self.settle(outcome);
+            }
+        }
+        rest
+    }
+
+    fn stop_for_journal(&mut self, error: &std::io::Error) {
+        tracing::error!(%error, "the journal could not be written; stopping");
+        if self.stopped.is_none() {
+            self.stopped = Some(JobStop::Journal {
+                detail: error.to_string(),
+            });
+        }
+    }
+
+    /// Keeps what a settled POST came to, for the operations that reference it.
+    fn remember_post(&mut self, outcome: &Outcome) {
+        if let (Some(bulk_id), BulkMethod::Post) = (&outcome.bulk_id, outcome.method) {
+            let created = match &outcome.kind {
+                OutcomeKind::Succeeded { id: Some(id), .. } => Created::Id(id.clone()),
+                OutcomeKind::Succeeded { id: None, .. } | OutcomeKind::Unknown { .. } => {
+                    Created::Unknown
+                }
+                OutcomeKind::Failed { .. } => Created::Failed,
+                OutcomeKind::Skipped { .. } => Created::Skipped,
+            };
+            self.remember(bulk_id, created);
+        }
     }
 
     /// Keeps what a POST came to if any operation references it.

@@ -81,6 +81,8 @@ pub enum SkipReason {
     AuthenticationFailed,
     /// The server could not be reached; nothing more was sent.
     ServerUnreachable,
+    /// The job's journal could not be written; nothing more was sent.
+    JournalUnwritable,
     /// The server refused its request without processing it, and retrying gave up.
     NotProcessed {
         /// The last refusal (e.g. `503 Service Unavailable after 5 attempts`).
@@ -106,6 +108,7 @@ impl fmt::Display for SkipReason {
             }
             SkipReason::AuthenticationFailed => f.write_str("the server refused the credentials"),
             SkipReason::ServerUnreachable => f.write_str("the server could not be reached"),
+            SkipReason::JournalUnwritable => f.write_str("the journal could not be written"),
             SkipReason::NotProcessed { detail } => {
                 write!(f, "not processed by the server: {detail}")
             }

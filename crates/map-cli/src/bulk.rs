@@ -1,13 +1,14 @@
 //! `mapctl bulk`: read a job, run it against mAP Core (or the embedded simulator), report.
 
 use std::io::Read;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use map_auth::Credentials;
 use map_bulk::{
     BulkClient, Endpoint, Engine, InputFormat, JobConfig, JobInputError, JobReader, JobReport,
-    JobStop, Limits, OperationSource, RetryPolicy, plan_job,
+    JobStop, Journal, Limits, OperationSource, RetryPolicy, plan_job,
 };
 use map_sim::{SimConfig, Simulator};
 use map_transport::{HyperTransport, ReqwestTransport, Transport, TransportConfig};
@@ -42,8 +43,15 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
     };
 
     if args.dry_run {
-        return dry_run(&mut reader, limits);
+        return dry_run(&mut reader, limits, args.journal.as_deref());
     }
+    let journal = match &args.journal {
+        Some(path) => match Journal::open(path, &mut reader) {
+            Ok(journal) => Some(journal),
+            Err(error) => return Exit::usage(error.to_string()),
+        },
+        None => None,
+    };
 
     // Where to send: a real deployment with credentials from the environment, or the
     // embedded simulator.
@@ -92,17 +100,22 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         retry: RetryPolicy::default(),
     };
     let engine = Engine::new(BulkClient::new(endpoint, transport), &credentials, config);
-    run_job(&engine, &mut reader, Renderer::new(args.output)).await
+    run_job(&engine, &mut reader, journal, Renderer::new(args.output)).await
 }
 
 /// Runs a job and renders it; the exit code follows its outcomes.
 pub(crate) async fn run_job(
     engine: &Engine,
     source: &mut dyn OperationSource,
+    journal: Option<Journal>,
     renderer: Renderer,
 ) -> Exit {
     let renderer = Arc::new(Mutex::new(renderer));
-    let result = engine.run(source, Renderer::handler(&renderer)).await;
+    let events = Renderer::handler(&renderer);
+    let result = match journal {
+        Some(journal) => engine.run_journaled(source, events, journal).await,
+        None => engine.run(source, events).await,
+    };
     match result {
         Ok(report) => {
             renderer
@@ -121,9 +134,11 @@ pub(crate) fn exit_for(report: &JobReport) -> Exit {
         Some(stop @ (JobStop::Authentication { .. } | JobStop::Unreachable { .. })) => {
             Exit::Unreachable(stop.to_string())
         }
-        _ if report.summary.total > 0 && report.answered == 0 => Exit::Unreachable(
-            "mAP Core never answered; nothing is known to have been applied".to_owned(),
-        ),
+        _ if report.summary.total > 0 && report.answered == 0 && report.resumed == 0 => {
+            Exit::Unreachable(
+                "mAP Core never answered; nothing is known to have been applied".to_owned(),
+            )
+        }
         _ if report.summary.all_succeeded() => Exit::Success,
         _ => Exit::NotAllSucceeded,
     }
@@ -134,16 +149,29 @@ fn input_error(error: JobInputError) -> Exit {
 }
 
 #[allow(clippy::print_stdout)]
-fn dry_run(reader: &mut JobReader, limits: Limits) -> Exit {
+fn dry_run(reader: &mut JobReader, limits: Limits, journal: Option<&Path>) -> Exit {
     let plan = match plan_job(reader, limits) {
         Ok(plan) => plan,
         Err(error) => return input_error(error),
+    };
+    // Opening a journal reads it and checks it is this job's; it writes nothing.
+    let journal = match journal.map(|path| Journal::open(path, reader)).transpose() {
+        Ok(journal) => journal,
+        Err(error) => return Exit::usage(error.to_string()),
     };
     let substitutions = match plan.substitutions(reader) {
         Ok(substitutions) => substitutions,
         Err(error) => return Exit::usage(error.to_string()),
     };
     println!("dry run: nothing was sent");
+    if let Some(journal) = &journal {
+        println!(
+            "journal {}: {} operations settled in an earlier run (not sent again), {} were in flight when it stopped",
+            journal.path().display(),
+            journal.settled_earlier(),
+            journal.interrupted()
+        );
+    }
     print!("{plan}");
     if substitutions.is_empty() {
         println!(

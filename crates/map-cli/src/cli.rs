@@ -62,6 +62,10 @@ pub(crate) struct BulkArgs {
     /// Validate and print the plan; send nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Write ahead to FILE what is sent and how each operation settles; run the same job with
+    /// the same FILE again to resume it: nothing that settled is sent twice.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) journal: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

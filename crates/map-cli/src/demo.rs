@@ -89,7 +89,13 @@ pub(crate) async fn run(args: DemoArgs) -> Exit {
         config,
     );
     let mut job = demo_job();
-    let exit = run_job(&engine, &mut job, Renderer::with_table(args.output, true)).await;
+    let exit = run_job(
+        &engine,
+        &mut job,
+        None,
+        Renderer::with_table(args.output, true),
+    )
+    .await;
     // The demo ran as designed when only the deliberate DELETE failed.
     let snapshot = simulator.snapshot();
     let group_complete = snapshot

@@ -77,8 +77,15 @@ struct SummaryEntry {
     skipped: u64,
     unknown: u64,
     requests: u64,
+    /// Operations whose outcome came from the journal of an earlier run.
+    #[serde(skip_serializing_if = "is_zero")]
+    resumed: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl SummaryEntry {
@@ -91,6 +98,7 @@ impl SummaryEntry {
             skipped: s.skipped,
             unknown: s.unknown,
             requests: s.requests,
+            resumed: report.resumed,
             stopped: report.stopped.as_ref().map(ToString::to_string),
         }
     }
@@ -278,6 +286,13 @@ fn write_human(
         s.skipped,
         s.unknown
     )?;
+    if report.resumed > 0 {
+        writeln!(
+            out,
+            "resumed: {} of them settled in an earlier run (from the journal) and were not sent again",
+            report.resumed
+        )?;
+    }
     if let Some(stopped) = &report.stopped {
         writeln!(out, "stopped early: {stopped}")?;
     }

@@ -428,3 +428,134 @@ async fn secrets_never_reach_output_or_logs() {
         "the first run applied its four operations"
     );
 }
+
+const RESUMABLE: &str = r#"{"method":"POST","bulkId":"u1","path":"/Users","data":{"userName":"alice"}}
+{"method":"POST","bulkId":"g1","path":"/Groups","data":{"id":"lab-a","displayName":"Lab A"}}
+{"method":"POST","bulkId":"u2","path":"/Users","data":{"userName":"bob"}}
+{"method":"PATCH","path":"/Groups/lab-a","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"type":"User","value":"bulkId:u1"}]}]}}
+{"method":"PATCH","path":"/Groups/lab-a","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"type":"User","value":"bulkId:u2"}]}]}}
+{"method":"POST","bulkId":"u3","path":"/Users","data":{"userName":"carol"}}
+"#;
+
+/// SIGKILLs a real `mapctl bulk --journal` while its second request is held by the server,
+/// then runs the same job with the same journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_mid_request_resumes_from_its_journal() {
+    use map_sim::{Fault, FaultPlan};
+    use std::time::Duration;
+
+    let sim =
+        Simulator::start(SimConfig::default().with_faults(
+            FaultPlan::none().on_request(2, Fault::Delay(Duration::from_millis(1000))),
+        ))
+        .await
+        .unwrap();
+    let job = job_file("resumable.ndjson", RESUMABLE);
+    let journal = job.with_file_name("resumable.journal");
+    let _ = std::fs::remove_file(&journal);
+    let bulk = |extra: &[&str]| {
+        let mut command = mapctl();
+        command
+            .arg("bulk")
+            .arg(&job)
+            .args(["--base-url", sim.base_url(), "--max-operations", "2"])
+            .arg("--journal")
+            .arg(&journal)
+            .args(extra)
+            .env(
+                "MAP_ACCESS_TOKEN",
+                sim.credentials().access_token.expose_secret(),
+            )
+            .env(
+                "MAP_CLIENT_SECRET",
+                sim.credentials().client_secret.expose_secret(),
+            );
+        command
+    };
+
+    let mut child = bulk(&["--output", "ndjson"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut in_flight = false;
+    for _ in 0..2000 {
+        let written = std::fs::read_to_string(&journal).unwrap_or_default();
+        if sim.counters().faults_injected == 1 && written.contains("\"request\":2") {
+            in_flight = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(in_flight, "request 2 reached the server");
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    // Let the held request finish on the server, if it goes on without its client.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let requests_before = sim.counters().bulk_requests;
+
+    let mut command = bulk(&["--output", "json"]);
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+    assert_eq!(
+        code, 1,
+        "an unknown outcome is not success: {stdout}{stderr}"
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let outcomes: Vec<&str> = report["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "succeeded",
+            "succeeded",
+            "unknown",
+            "succeeded",
+            "skipped",
+            "succeeded"
+        ],
+        "{stdout}"
+    );
+    assert_eq!(report["summary"]["resumed"], 2, "{stdout}");
+    assert_eq!(report["summary"]["requests"], 2, "{stdout}");
+    assert_eq!(sim.counters().bulk_requests, requests_before + 2);
+    let counters = sim.counters();
+    for bulk_id in ["u1", "g1", "u3"] {
+        assert_eq!(
+            counters.applied_by_bulk_id.get(bulk_id),
+            Some(&1),
+            "{bulk_id}"
+        );
+    }
+    assert!(counters.applied_by_bulk_id.get("u2").copied().unwrap_or(0) <= 1);
+
+    // Once more: nothing is sent, the report is the same.
+    let mut command = bulk(&["--output", "json"]);
+    let (code, again, _) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+    assert_eq!(code, 1);
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(again["operations"], report["operations"]);
+    assert_eq!(again["summary"]["requests"], 0);
+    assert_eq!(sim.counters().bulk_requests, requests_before + 2);
+
+    // The journal belongs to this job: another job is refused before anything is sent.
+    std::fs::write(&job, RESUMABLE.replace("carol", "dave")).unwrap();
+    let mut command = bulk(&[]);
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("written for a different job"), "{stderr}");
+    assert_eq!(sim.counters().bulk_requests, requests_before + 2);
+}

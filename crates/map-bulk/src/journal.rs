@@ -1,0 +1,534 @@
+//! Resumable jobs: a write-ahead [`Journal`] of what was sent and how each operation settled.
+//!
+//! The journal is a file of JSON lines. The first names the job (a SHA-256 over its
+//! operations); then, for each request, the indexes of its operations are written *before* it
+//! is sent, and every operation's outcome is written once it is known — with the ids that
+//! later references need. Each record reaches the operating system before the engine goes on,
+//! so a process killed at any point leaves a journal that says what may have reached the
+//! server; the records written ahead of a request are also synced to disk before it is sent,
+//! so that even a power cut cannot make a sent POST look unsent.
+//!
+//! Running the same job again with the same journal:
+//!
+//! - sends nothing that settled (succeeded, failed or unknown) and reports it as it was;
+//! - restores the `bulkId` → id map, so references to resources created earlier still resolve;
+//! - treats an operation that was sent but never settled as a lost answer is treated: a POST
+//!   is reported `unknown` and never sent again; a PUT, PATCH or DELETE is sent again;
+//! - sends again what was skipped (it was not applied: a stopped job, a server that could not
+//!   be reached, refused credentials).
+//!
+//! A journal written for a different job is refused.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use map_auth::Credentials;
+//! use map_bulk::{BulkClient, Endpoint, Engine, JobConfig, JobReader, Journal, ignore_events};
+//! use map_transport::{HyperTransport, TransportConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = Arc::new(HyperTransport::new(TransportConfig::default())?);
+//! let client = BulkClient::new(Endpoint::new("https://cg.gakunin.jp")?, transport);
+//! let engine = Engine::new(client, &Credentials::new("token", "secret"), JobConfig::default());
+//! let mut job = JobReader::from_path("users.ndjson");
+//! // Interrupt this at any point and run it again: nothing settled is sent twice.
+//! let journal = Journal::open("users.journal", &mut job)?;
+//! let report = engine.run_journaled(&mut job, ignore_events(), journal).await?;
+//! println!("{} settled in an earlier run", report.resumed);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use map_entities::{BulkMethod, MapError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::outcome::{Outcome, OutcomeKind};
+use crate::source::{OperationSource, SourceError};
+
+/// What the first line of every journal says it is.
+const FORMAT: &str = "map-rs bulk journal";
+const VERSION: u32 = 1;
+
+/// A job's identity: SHA-256 over its operations, in order (method, bulkId, path, version and
+/// data exactly as read). The same operations from NDJSON, a JSON array or a BulkRequest
+/// document have the same fingerprint; limits and `failOnErrors` are not part of it.
+///
+/// ```
+/// use map_bulk::{JobFingerprint, JobOperation};
+///
+/// let op: JobOperation = serde_json::from_str(r#"{"method":"DELETE","path":"/Users/1"}"#)?;
+/// let a = JobFingerprint::of(&mut vec![op.clone()])?;
+/// let b = JobFingerprint::of(&mut vec![op.clone(), op])?;
+/// assert_ne!(a, b);
+/// assert!(a.as_str().starts_with("sha256:"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFingerprint(String);
+
+impl JobFingerprint {
+    /// Reads every operation of `source` once. Operations that cannot be read count with their
+    /// error, so an invalid job still has a fingerprint (the engine refuses it later).
+    pub fn of(source: &mut dyn OperationSource) -> Result<Self, SourceError> {
+        fn field(hasher: &mut Sha256, value: Option<&str>) {
+            match value {
+                None => hasher.update([0]),
+                Some(text) => {
+                    hasher.update([1]);
+                    hasher.update((text.len() as u64).to_le_bytes());
+                    hasher.update(text.as_bytes());
+                }
+            }
+        }
+        let mut hasher = Sha256::new();
+        let mut count = 0u64;
+        for item in source.operations()? {
+            count += 1;
+            match item {
+                Ok(op) => {
+                    hasher.update([b'o']);
+                    field(&mut hasher, Some(op.method.as_str()));
+                    field(&mut hasher, op.bulk_id.as_deref());
+                    field(&mut hasher, op.path.as_deref());
+                    field(&mut hasher, op.version.as_deref());
+                    field(&mut hasher, op.data.as_deref().map(|d| d.get()));
+                }
+                Err(error) => {
+                    hasher.update([b'e']);
+                    field(&mut hasher, Some(&error.to_string()));
+                }
+            }
+        }
+        hasher.update(count.to_le_bytes());
+        Ok(JobFingerprint(format!(
+            "sha256:{}",
+            hex::encode(hasher.finalize())
+        )))
+    }
+
+    /// `sha256:` and 64 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for JobFingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A journal that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The journal file could not be read or created.
+    #[error("journal {path}: {source}")]
+    Io {
+        /// The journal's path.
+        path: PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
+    /// The job could not be read to compute its fingerprint.
+    #[error("journal {path}: the job could not be read: {source}")]
+    Source {
+        /// The journal's path.
+        path: PathBuf,
+        /// What failed.
+        source: SourceError,
+    },
+    /// The journal was written for other operations.
+    #[error(
+        "journal {path} was written for a different job ({journal}; this job is {job}): use a new journal file for this job"
+    )]
+    DifferentJob {
+        /// The journal's path.
+        path: PathBuf,
+        /// The fingerprint in the journal.
+        journal: String,
+        /// This job's fingerprint.
+        job: JobFingerprint,
+    },
+    /// A line of the journal is not a journal record (only a torn last line, from a process
+    /// killed while writing it, is tolerated).
+    #[error("journal {path}, line {line}: {message}")]
+    Corrupt {
+        /// The journal's path.
+        path: PathBuf,
+        /// The line, from 1.
+        line: u64,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// One line of a journal.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Record {
+    /// The first line.
+    Journal {
+        format: String,
+        version: u32,
+        job: String,
+    },
+    /// Written before a request is sent.
+    Sending { request: u64, operations: Vec<u64> },
+    /// An operation's outcome.
+    Settled(SettledRecord),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SettledRecord {
+    index: u64,
+    method: BulkMethod,
+    path: String,
+    #[serde(rename = "bulkId", default, skip_serializing_if = "Option::is_none")]
+    bulk_id: Option<String>,
+    outcome: SettledKind,
+}
+
+/// The outcomes a journal keeps. A skipped operation was not applied (its request was refused
+/// whole, e.g. with 401, or never sent): it is recorded so that it does not look in flight,
+/// and a rerun tries it again.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SettledKind {
+    Succeeded {
+        status: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    Failed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<MapError>,
+        message: String,
+    },
+    Unknown {
+        reason: String,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+impl SettledRecord {
+    fn of(outcome: &Outcome) -> Self {
+        let outcome_kind = match &outcome.kind {
+            OutcomeKind::Succeeded {
+                status,
+                location,
+                id,
+                note,
+            } => SettledKind::Succeeded {
+                status: *status,
+                location: location.clone(),
+                id: id.clone(),
+                note: note.clone(),
+            },
+            OutcomeKind::Failed {
+                status,
+                error,
+                message,
+            } => SettledKind::Failed {
+                status: *status,
+                error: error.clone(),
+                message: message.clone(),
+            },
+            OutcomeKind::Unknown { reason } => SettledKind::Unknown {
+                reason: reason.clone(),
+            },
+            OutcomeKind::Skipped { reason } => SettledKind::Skipped {
+                reason: reason.to_string(),
+            },
+        };
+        SettledRecord {
+            index: outcome.index,
+            method: outcome.method,
+            path: outcome.path.clone(),
+            bulk_id: outcome.bulk_id.clone(),
+            outcome: outcome_kind,
+        }
+    }
+
+    /// The outcome, unless the operation was skipped (and so is to be tried again).
+    fn into_outcome(self) -> Option<Outcome> {
+        let kind = match self.outcome {
+            SettledKind::Succeeded {
+                status,
+                location,
+                id,
+                note,
+            } => OutcomeKind::Succeeded {
+                status,
+                location,
+                id,
+                note,
+            },
+            SettledKind::Failed {
+                status,
+                error,
+                message,
+            } => OutcomeKind::Failed {
+                status,
+                error,
+                message,
+            },
+            SettledKind::Unknown { reason } => OutcomeKind::Unknown { reason },
+            SettledKind::Skipped { .. } => return None,
+        };
+        Some(Outcome {
+            index: self.index,
+            method: self.method,
+            path: self.path,
+            bulk_id: self.bulk_id,
+            kind,
+        })
+    }
+}
+
+/// What an earlier run left: the operations that settled, and those sent but not settled.
+#[derive(Debug, Default)]
+pub(crate) struct Restored {
+    pub(crate) settled: HashMap<u64, Outcome>,
+    pub(crate) interrupted: HashSet<u64>,
+}
+
+/// A job's write-ahead journal; see the [module documentation](self).
+///
+/// Opening reads what an earlier run wrote (if the file exists) and checks that it was the
+/// same job; nothing is written until the engine sends the first request, so a job refused by
+/// validation leaves no journal behind.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    job: JobFingerprint,
+    /// Open for appending once the first record is written.
+    file: Option<File>,
+    restored: Restored,
+    buffer: Vec<u8>,
+}
+
+impl Journal {
+    /// Opens the journal at `path` for the job `source`, reading what an earlier run of the
+    /// same job wrote there. Reads the whole job once to compute its [`JobFingerprint`].
+    pub fn open(
+        path: impl AsRef<Path>,
+        source: &mut dyn OperationSource,
+    ) -> Result<Self, JournalError> {
+        let path = path.as_ref().to_path_buf();
+        let job = JobFingerprint::of(source).map_err(|source| JournalError::Source {
+            path: path.clone(),
+            source,
+        })?;
+        Journal::open_for(path, job)
+    }
+
+    /// Opens the journal at `path` for the job whose fingerprint is `job`.
+    pub fn open_for(path: impl AsRef<Path>, job: JobFingerprint) -> Result<Self, JournalError> {
+        let path = path.as_ref().to_path_buf();
+        let io_error = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut journal = Journal {
+            path: path.clone(),
+            job,
+            file: None,
+            restored: Restored::default(),
+            buffer: Vec::new(),
+        };
+        let file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(journal),
+            Err(error) => return Err(io_error(error)),
+        };
+        let complete = journal.read_earlier(&file)?;
+        if complete == 0 {
+            // Empty, or only a torn header: start afresh.
+            file.set_len(0).map_err(io_error)?;
+            return Ok(journal);
+        }
+        // Drop a torn last line so that what is appended starts on a line of its own.
+        file.set_len(complete).map_err(io_error)?;
+        let mut file = file;
+        file.seek(SeekFrom::End(0)).map_err(io_error)?;
+        journal.file = Some(file);
+        Ok(journal)
+    }
+
+    /// Reads the records an earlier run wrote; returns the length of the complete lines.
+    fn read_earlier(&mut self, file: &File) -> Result<u64, JournalError> {
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let mut complete = 0u64;
+        let mut number = 0u64;
+        // Sent and not yet settled, in the order the records were written.
+        let mut in_flight: HashSet<u64> = HashSet::new();
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|source| JournalError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            if line.last() != Some(&b'\n') {
+                // The last line was cut short by an interruption: it never took effect.
+                break;
+            }
+            let corrupt = |message: String| JournalError::Corrupt {
+                path: self.path.clone(),
+                line: number,
+                message,
+            };
+            let record: Record = serde_json::from_slice(&line)
+                .map_err(|e| corrupt(format!("not a journal record: {e}")))?;
+            match (number, record) {
+                (
+                    1,
+                    Record::Journal {
+                        format,
+                        version,
+                        job,
+                    },
+                ) => {
+                    if format != FORMAT || version != VERSION {
+                        return Err(corrupt(format!(
+                            "a journal of format {format:?} version {version}; this is {FORMAT:?} version {VERSION}"
+                        )));
+                    }
+                    if job != self.job.as_str() {
+                        return Err(JournalError::DifferentJob {
+                            path: self.path.clone(),
+                            journal: job,
+                            job: self.job.clone(),
+                        });
+                    }
+                }
+                (1, _) => {
+                    return Err(corrupt(
+                        "the first line does not name the job (not a map-rs journal?)".to_owned(),
+                    ));
+                }
+                (_, Record::Journal { .. }) => {
+                    return Err(corrupt("a second journal header".to_owned()));
+                }
+                (_, Record::Sending { operations, .. }) => in_flight.extend(operations),
+                (_, Record::Settled(record)) => {
+                    in_flight.remove(&record.index);
+                    let index = record.index;
+                    if let Some(outcome) = record.into_outcome() {
+                        self.restored.settled.insert(index, outcome);
+                    }
+                }
+            }
+            complete += read as u64;
+        }
+        self.restored.interrupted = in_flight;
+        Ok(complete)
+    }
+
+    /// Where the journal is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The job's fingerprint.
+    pub fn job(&self) -> &JobFingerprint {
+        &self.job
+    }
+
+    /// Operations an earlier run settled (succeeded, failed or unknown).
+    pub fn settled_earlier(&self) -> usize {
+        self.restored.settled.len()
+    }
+
+    /// Operations an earlier run sent without learning how they ended.
+    pub fn interrupted(&self) -> usize {
+        self.restored.interrupted.len()
+    }
+
+    /// Hands over what the earlier run left, for the engine.
+    pub(crate) fn take_restored(&mut self) -> Restored {
+        std::mem::take(&mut self.restored)
+    }
+
+    /// Writes ahead that a request with these operations is about to be sent.
+    pub(crate) fn record_sending(
+        &mut self,
+        request: u64,
+        operations: impl Iterator<Item = u64>,
+    ) -> io::Result<()> {
+        let record = Record::Sending {
+            request,
+            operations: operations.collect(),
+        };
+        serde_json::to_writer(&mut self.buffer, &record)?;
+        self.buffer.push(b'\n');
+        self.write_buffer()?;
+        // On disk before the request leaves, so that not even a power cut can make an
+        // operation that was sent look unsent (and a POST be sent twice).
+        self.file()?.sync_data()
+    }
+
+    /// Writes how these operations settled.
+    pub(crate) fn record_settled<'a>(
+        &mut self,
+        outcomes: impl Iterator<Item = &'a Outcome>,
+    ) -> io::Result<()> {
+        for record in outcomes.map(SettledRecord::of) {
+            serde_json::to_writer(&mut self.buffer, &Record::Settled(record))?;
+            self.buffer.push(b'\n');
+        }
+        self.write_buffer()
+    }
+
+    /// Hands the buffered records to the operating system in one write.
+    fn write_buffer(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let mut buffer = std::mem::take(&mut self.buffer);
+        let result = self.file().and_then(|mut file| file.write_all(&buffer));
+        buffer.clear();
+        self.buffer = buffer;
+        result
+    }
+
+    fn file(&mut self) -> io::Result<&File> {
+        if self.file.is_none() {
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            let header = Record::Journal {
+                format: FORMAT.to_owned(),
+                version: VERSION,
+                job: self.job.as_str().to_owned(),
+            };
+            let mut line = serde_json::to_vec(&header)?;
+            line.push(b'\n');
+            file.write_all(&line)?;
+            self.file = Some(file);
+        }
+        self.file
+            .as_ref()
+            .ok_or_else(|| io::Error::other("journal file not open"))
+    }
+}
