@@ -53,5 +53,7 @@ pub use outcome::{Outcome, OutcomeKind, SkipReason, Summary};
 pub use plan::{Plan, PlannedRequest, Substitution};
 pub use reader::{InputFormat, JobReader};
 pub use retry::RetryPolicy;
-pub use source::{JobOperation, OperationSource, Operations, SourceError};
+pub use source::{
+    JobOperation, OperationRef, OperationSource, OperationVisitor, Operations, SourceError,
+};
 pub use validate::{JobInputError, Limits, Problem, ValidationError};

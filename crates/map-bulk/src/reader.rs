@@ -16,7 +16,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::source::{JobOperation, OperationSource, Operations, SourceError};
+use crate::source::{
+    JobOperation, OperationRef, OperationSource, OperationVisitor, Operations, SourceError,
+};
 
 /// The three input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,13 +154,7 @@ impl JobReader {
 impl OperationSource for JobReader {
     fn operations(&mut self) -> Result<Operations<'_>, SourceError> {
         match self.format()? {
-            InputFormat::Ndjson => Ok(Box::new(NdjsonLines {
-                reader: self.open()?,
-                line: 0,
-                index: 0,
-                buffer: Vec::new(),
-                done: false,
-            })),
+            InputFormat::Ndjson => Ok(Box::new(self.ndjson_lines()?)),
             InputFormat::JsonArray => {
                 let bytes = self.read_whole()?;
                 let elements: Vec<Box<RawValue>> = serde_json::from_slice(strip_bom(&bytes))
@@ -181,6 +177,50 @@ impl OperationSource for JobReader {
             }
         }
     }
+
+    /// NDJSON lines are lent straight from the line buffer; array elements from the document.
+    fn visit(&mut self, visitor: &mut OperationVisitor<'_>) -> Result<(), SourceError> {
+        if self.format()? != InputFormat::Ndjson {
+            return visit_owned(self, visitor);
+        }
+        let mut lines = self.ndjson_lines()?;
+        while let Some(found) = lines.next_line() {
+            match found {
+                Ok((text, index, line)) => visitor(
+                    serde_json::from_str::<OperationRef<'_>>(text)
+                        .map_err(|e| line_error(index, line, e)),
+                ),
+                Err(error) => visitor(Err(error)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl JobReader {
+    fn ndjson_lines(&self) -> Result<NdjsonLines, SourceError> {
+        Ok(NdjsonLines {
+            reader: self.open()?,
+            line: 0,
+            index: 0,
+            buffer: Vec::new(),
+            done: false,
+        })
+    }
+}
+
+/// [`OperationSource::visit`]'s default, for the formats read whole.
+fn visit_owned(
+    source: &mut dyn OperationSource,
+    visitor: &mut OperationVisitor<'_>,
+) -> Result<(), SourceError> {
+    for item in source.operations()? {
+        match item {
+            Ok(op) => visitor(Ok(op.borrowed())),
+            Err(error) => visitor(Err(error)),
+        }
+    }
+    Ok(())
 }
 
 fn parse_elements(
@@ -228,6 +268,25 @@ impl Iterator for NdjsonLines {
     type Item = Result<JobOperation, SourceError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let (text, index, line) = match self.next_line()? {
+            Ok(found) => found,
+            Err(error) => return Some(Err(error)),
+        };
+        Some(serde_json::from_str(text).map_err(|e| line_error(index, line, e)))
+    }
+}
+
+fn line_error(index: u64, line: u64, error: serde_json::Error) -> SourceError {
+    SourceError {
+        index: Some(index),
+        line: Some(line),
+        message: error.to_string(),
+    }
+}
+
+impl NdjsonLines {
+    /// The next non-blank line as text, with its operation index and line number.
+    fn next_line(&mut self) -> Option<Result<(&str, u64, u64), SourceError>> {
         loop {
             if self.done {
                 return None;
@@ -250,29 +309,28 @@ impl Iterator for NdjsonLines {
             } else {
                 &self.buffer[..]
             };
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                continue;
+            if !bytes.iter().all(u8::is_ascii_whitespace) {
+                break;
             }
-            let index = self.index;
-            self.index += 1;
-            let error = |message: String| SourceError {
-                index: Some(index),
-                line: Some(self.line),
-                message,
-            };
-            // One vectorised UTF-8 check of the line is cheaper than serde_json checking each
-            // string of it.
-            let text = match std::str::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(e) => {
-                    return Some(Err(error(format!(
-                        "not valid UTF-8 (byte {})",
-                        e.valid_up_to() + 1
-                    ))));
-                }
-            };
-            return Some(serde_json::from_str(text).map_err(|e| error(e.to_string())));
         }
+        let index = self.index;
+        self.index += 1;
+        let line = self.line;
+        let bytes = if line == 1 {
+            strip_bom(&self.buffer)
+        } else {
+            &self.buffer[..]
+        };
+        // One vectorised UTF-8 check of the line is cheaper than serde_json checking each
+        // string of it.
+        Some(match std::str::from_utf8(bytes) {
+            Ok(text) => Ok((text, index, line)),
+            Err(e) => Err(SourceError {
+                index: Some(index),
+                line: Some(line),
+                message: format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1),
+            }),
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Where a job's operations come from: [`JobOperation`] and [`OperationSource`].
 
+use std::borrow::Cow;
 use std::fmt;
 
 use map_entities::{BulkMethod, BulkOperation};
@@ -35,6 +36,51 @@ pub struct JobOperation {
     /// The resource or PatchOp document, as raw JSON.
     #[serde(default)]
     pub data: Option<Box<RawValue>>,
+}
+
+impl JobOperation {
+    /// The operation, borrowed.
+    pub fn borrowed(&self) -> OperationRef<'_> {
+        OperationRef {
+            method: self.method,
+            bulk_id: self.bulk_id.as_deref().map(Cow::Borrowed),
+            path: self.path.as_deref().map(Cow::Borrowed),
+            version: self.version.as_deref().map(Cow::Borrowed),
+            data: self.data.as_deref(),
+        }
+    }
+}
+
+/// One operation borrowed from the buffer it was read into: what the engine's first pass
+/// (validation and planning) reads, so that it copies nothing. The same fields, rules and
+/// error messages as [`JobOperation`].
+///
+/// ```
+/// use map_bulk::OperationRef;
+///
+/// let line = r#"{"method":"POST","bulkId":"u1","path":"/Users","data":{"userName":"alice"}}"#;
+/// let op: OperationRef<'_> = serde_json::from_str(line)?;
+/// assert_eq!(op.bulk_id.as_deref(), Some("u1"));
+/// assert_eq!(op.data.unwrap().get(), r#"{"userName":"alice"}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationRef<'a> {
+    /// The method.
+    pub method: BulkMethod,
+    /// The `bulkId` (required on POST); owned only if it had escapes.
+    #[serde(rename = "bulkId", default, borrow)]
+    pub bulk_id: Option<Cow<'a, str>>,
+    /// The resource path.
+    #[serde(default, borrow)]
+    pub path: Option<Cow<'a, str>>,
+    /// The resource version.
+    #[serde(default, borrow)]
+    pub version: Option<Cow<'a, str>>,
+    /// The resource or PatchOp document, as raw JSON.
+    #[serde(default, borrow)]
+    pub data: Option<&'a RawValue>,
 }
 
 impl PartialEq for JobOperation {
@@ -96,7 +142,23 @@ pub type Operations<'a> = Box<dyn Iterator<Item = Result<JobOperation, SourceErr
 pub trait OperationSource: Send {
     /// Starts a fresh pass over the operations, from the first.
     fn operations(&mut self) -> Result<Operations<'_>, SourceError>;
+
+    /// Hands every operation, in order, to `visitor`, borrowed where the source can lend it
+    /// (the engine validates through this, without copying). An `Err` only when the input
+    /// cannot be read at all. The default borrows from [`operations`](Self::operations).
+    fn visit(&mut self, visitor: &mut OperationVisitor<'_>) -> Result<(), SourceError> {
+        for item in self.operations()? {
+            match item {
+                Ok(op) => visitor(Ok(op.borrowed())),
+                Err(error) => visitor(Err(error)),
+            }
+        }
+        Ok(())
+    }
 }
+
+/// What [`OperationSource::visit`] hands each operation to.
+pub type OperationVisitor<'v> = dyn FnMut(Result<OperationRef<'_>, SourceError>) + 'v;
 
 impl OperationSource for Vec<JobOperation> {
     fn operations(&mut self) -> Result<Operations<'_>, SourceError> {

@@ -33,9 +33,13 @@ pub fn parse_bulk_id_reference(text: &str) -> Option<&str> {
 /// assert_eq!(id_from_location(""), None);
 /// ```
 pub fn id_from_location(location: &str) -> Option<&str> {
-    let end = location.find(['?', '#']).unwrap_or(location.len());
+    // Byte searches: this runs once per operation of every answer.
+    let end = location
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .unwrap_or(location.len());
     let path = location[..end].trim_end_matches('/');
-    let id = path.rsplit('/').next()?;
+    let id = &path[path.rfind('/').map_or(0, |slash| slash + 1)..];
     // `https://host` alone has no resource id.
     (!id.is_empty() && !path.ends_with(':') && !path[..path.len() - id.len()].ends_with("//"))
         .then_some(id)
