@@ -27,7 +27,7 @@ pub fn encode_request(operations: &[crate::JobOperation], fail_on_errors: Option
             bulk_id: op.bulk_id.as_deref(),
             path: op.path.as_deref().unwrap_or(""),
             version: op.version.as_deref(),
-            data: op.data.as_deref(),
+            data: op.data.as_deref().map(RawValue::get),
         });
     }
     writer.finish(fail_on_errors)
@@ -44,7 +44,8 @@ pub(crate) struct OperationParts<'a> {
     pub(crate) bulk_id: Option<&'a str>,
     pub(crate) path: &'a str,
     pub(crate) version: Option<&'a str>,
-    pub(crate) data: Option<&'a RawValue>,
+    /// The data's JSON text, passed through as it is.
+    pub(crate) data: Option<&'a str>,
 }
 
 /// Appends one operation object to `out`.
@@ -64,7 +65,7 @@ pub(crate) fn write_operation(out: &mut Vec<u8>, op: &OperationParts<'_>) {
     }
     if let Some(data) = op.data {
         out.extend_from_slice(b",\"data\":");
-        out.extend_from_slice(data.get().as_bytes());
+        out.extend_from_slice(data.as_bytes());
     }
     out.push(b'}');
 }
@@ -131,7 +132,7 @@ mod tests {
             bulk_id: Some("u\"1"),
             path: "/Users",
             version: None,
-            data: Some(&data),
+            data: Some(data.get()),
         });
         writer.push(&OperationParts {
             method: BulkMethod::Delete,

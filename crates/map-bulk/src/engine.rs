@@ -12,7 +12,6 @@ use std::time::Instant;
 use map_auth::{Credentials, Signer};
 use map_entities::{BulkMethod, MapError};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -25,7 +24,8 @@ use crate::outcome::{Outcome, OutcomeKind, SkipReason, Summary};
 use crate::plan::Plan;
 use crate::reference::{normalized, references, substitute};
 use crate::retry::{Jitter, RetryPolicy};
-use crate::source::{JobOperation, OperationSource};
+use crate::second_pass::{ReadOp, SecondPass};
+use crate::source::{OperationSource, SourceError};
 use crate::validate::{JobIndex, JobInputError, Limits, validate};
 
 /// How a job runs.
@@ -234,7 +234,8 @@ impl Engine {
         events: EventHandler,
         mut journal: Option<Journal>,
     ) -> Result<JobReport, JobInputError> {
-        let (plan, index) = validate(source, self.config.limits)?;
+        let (plan, mut index) = validate(source, self.config.limits)?;
+        let text_hashes = index.text_hashes.take();
         let restored = journal
             .as_mut()
             .map(Journal::take_restored)
@@ -270,15 +271,28 @@ impl Engine {
             restored,
             resumed: 0,
         };
-        let mut operations = source.operations().map_err(JobInputError::Source)?;
+        let mut operations = match text_hashes {
+            Some(hashes) => match source.texts() {
+                Some(texts) => SecondPass::Texts {
+                    texts: texts.map_err(JobInputError::Source)?,
+                    hashes,
+                },
+                None => {
+                    return Err(JobInputError::Source(SourceError {
+                        index: None,
+                        line: None,
+                        message: "the source lent its operations' texts to the first pass but not to the second".to_owned(),
+                    }));
+                }
+            },
+            None => SecondPass::Parsed(source.operations().map_err(JobInputError::Source)?),
+        };
         for (number, planned) in plan.requests.iter().enumerate() {
             let mut batch = Vec::with_capacity(planned.count as usize);
             for index in planned.first..planned.end() {
-                match operations.next() {
+                match operations.next(index) {
                     Some(Ok(op)) => batch.push((index, op)),
-                    Some(Err(error)) => {
-                        driver.settle_unread(index, format!("could not be read again: {error}"))
-                    }
+                    Some(Err(message)) => driver.settle_unread(index, message),
                     None => driver.settle_unread(
                         index,
                         "the input ended before it (it changed since it was validated)".to_owned(),
@@ -352,7 +366,8 @@ struct PreparedOp {
     bulk_id: Option<String>,
     path: String,
     version: Option<String>,
-    data: Option<Box<RawValue>>,
+    /// JSON text.
+    data: Option<Box<str>>,
     /// bulkIds POSTed in the same request that this operation references.
     local_refs: Vec<String>,
     after_ambiguous: bool,
@@ -431,7 +446,7 @@ struct Driver<'a> {
 }
 
 impl Driver<'_> {
-    async fn launch(&mut self, request: u64, batch: Vec<(u64, JobOperation)>) {
+    async fn launch(&mut self, request: u64, batch: Vec<(u64, ReadOp)>) {
         let batch = self.restore(batch);
         if batch.is_empty() {
             self.flush();
@@ -687,7 +702,7 @@ impl Driver<'_> {
     /// Settles the operations of `batch` that an earlier run recorded in the journal, and
     /// POSTs it left in flight (`unknown`: never sent again). Returns the rest, each with
     /// whether an earlier run may have applied it (a PUT, PATCH or DELETE left in flight).
-    fn restore(&mut self, batch: Vec<(u64, JobOperation)>) -> Vec<(u64, JobOperation, bool)> {
+    fn restore(&mut self, batch: Vec<(u64, ReadOp)>) -> Vec<(u64, ReadOp, bool)> {
         if self.restored.settled.is_empty() && self.restored.interrupted.is_empty() {
             return batch.into_iter().map(|(i, op)| (i, op, false)).collect();
         }
@@ -791,7 +806,7 @@ impl Driver<'_> {
 
 /// The resource an operation changes, if it is an existing or named one: requests that share
 /// one never run at the same time.
-fn resource_key(op: &JobOperation, path: &str) -> Option<String> {
+fn resource_key(op: &ReadOp, path: &str) -> Option<String> {
     match op.method {
         BulkMethod::Put | BulkMethod::Patch | BulkMethod::Delete => Some(path.to_owned()),
         BulkMethod::Post => {
@@ -803,7 +818,7 @@ fn resource_key(op: &JobOperation, path: &str) -> Option<String> {
             struct WithId {
                 id: Option<String>,
             }
-            let id = serde_json::from_str::<WithId>(op.data.as_ref()?.get())
+            let id = serde_json::from_str::<WithId>(op.data.as_deref()?)
                 .ok()?
                 .id?;
             Some(format!("{path}/{id}"))

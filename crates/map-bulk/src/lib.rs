@@ -40,6 +40,8 @@ mod plan;
 mod reader;
 mod reference;
 mod retry;
+mod scan;
+mod second_pass;
 mod source;
 mod validate;
 
@@ -54,6 +56,7 @@ pub use plan::{Plan, PlannedRequest, Substitution};
 pub use reader::{InputFormat, JobReader};
 pub use retry::RetryPolicy;
 pub use source::{
-    JobOperation, OperationRef, OperationSource, OperationVisitor, Operations, SourceError,
+    JobOperation, OperationRef, OperationSource, OperationTexts, OperationVisitor, Operations,
+    SourceError,
 };
 pub use validate::{JobInputError, Limits, Problem, ValidationError};

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use map_entities::BulkMethod;
+use serde_json::value::RawValue;
 
 use crate::reference::{normalize_path, references};
 use crate::source::{OperationSource, SourceError};
@@ -110,7 +111,7 @@ impl Plan {
             let path = normalize_path(op.method, path)
                 .map(|t| t.normalized)
                 .unwrap_or_else(|_| path.into());
-            for bulk_id in references(&path, op.data.as_deref()) {
+            for bulk_id in references(&path, op.data.as_deref().map(RawValue::get)) {
                 if let Some(&(defined_by, defined_in)) = defined.get(&bulk_id) {
                     if defined_in < request {
                         found.push(Substitution {

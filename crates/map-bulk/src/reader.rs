@@ -17,7 +17,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::source::{
-    JobOperation, OperationRef, OperationSource, OperationVisitor, Operations, SourceError,
+    JobOperation, OperationRef, OperationSource, OperationTexts, OperationVisitor, Operations,
+    SourceError,
 };
 
 /// The three input formats.
@@ -178,6 +179,18 @@ impl OperationSource for JobReader {
         }
     }
 
+    /// NDJSON lines, as [`visit`](OperationSource::visit) lends them.
+    fn texts(&mut self) -> Option<Result<OperationTexts<'_>, SourceError>> {
+        match self.format() {
+            Ok(InputFormat::Ndjson) => Some(
+                self.ndjson_lines()
+                    .map(|lines| Box::new(NdjsonTexts(lines)) as OperationTexts<'_>),
+            ),
+            Ok(_) => None,
+            Err(error) => Some(Err(error)),
+        }
+    }
+
     /// NDJSON lines are lent straight from the line buffer; array elements from the document.
     fn visit(&mut self, visitor: &mut OperationVisitor<'_>) -> Result<(), SourceError> {
         if self.format()? != InputFormat::Ndjson {
@@ -188,6 +201,10 @@ impl OperationSource for JobReader {
             match found {
                 Ok((text, index, line)) => visitor(
                     serde_json::from_str::<OperationRef<'_>>(text)
+                        .map(|op| OperationRef {
+                            text: Some(text),
+                            ..op
+                        })
                         .map_err(|e| line_error(index, line, e)),
                 ),
                 Err(error) => visitor(Err(error)),
@@ -206,6 +223,17 @@ impl JobReader {
             buffer: Vec::new(),
             done: false,
         })
+    }
+}
+
+/// Each NDJSON line's text, for the engine's second pass.
+struct NdjsonTexts(NdjsonLines);
+
+impl Iterator for NdjsonTexts {
+    type Item = Result<String, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.0.next_line()?.map(|(text, ..)| text.to_owned()))
     }
 }
 

@@ -6,7 +6,6 @@ use std::sync::OnceLock;
 
 use map_entities::{BulkMethod, ResourceKind, parse_bulk_id_reference};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 /// A valid operation path: its resource kind and, for PUT/PATCH/DELETE, its id (which may be
 /// a `bulkId:X` reference).
@@ -79,7 +78,7 @@ pub(crate) fn normalized(path: &str) -> Cow<'_, str> {
 
 /// Every `bulkId:X` referenced by `path` (a whole segment) or by `data` (a whole string value),
 /// as the `X`s, path first. Data without the text `"bulkId:` is not parsed at all.
-pub(crate) fn references(path: &str, data: Option<&RawValue>) -> Vec<String> {
+pub(crate) fn references(path: &str, data: Option<&str>) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     if path.contains("bulkId:") {
         found.extend(
@@ -89,8 +88,8 @@ pub(crate) fn references(path: &str, data: Option<&RawValue>) -> Vec<String> {
         );
     }
     if let Some(data) = data {
-        if may_hold_reference(data.get()) {
-            if let Ok(value) = serde_json::from_str::<Value>(data.get()) {
+        if may_hold_reference(data) {
+            if let Ok(value) = serde_json::from_str::<Value>(data) {
                 collect(&value, &mut found);
             }
         }
@@ -110,7 +109,7 @@ fn collect(value: &Value, found: &mut Vec<String>) {
 /// Replaces each reference that `resolve` knows with the id it gives, in `path` and `data`.
 pub(crate) fn substitute(
     path: &mut String,
-    data: &mut Option<Box<RawValue>>,
+    data: &mut Option<Box<str>>,
     resolve: &dyn Fn(&str) -> Option<String>,
 ) {
     if path.contains("bulkId:") {
@@ -126,15 +125,15 @@ pub(crate) fn substitute(
         *path = replaced.join("/");
     }
     let Some(raw) = data else { return };
-    if !may_hold_reference(raw.get()) {
+    if !may_hold_reference(raw) {
         return;
     }
-    let Ok(mut value) = serde_json::from_str::<Value>(raw.get()) else {
+    let Ok(mut value) = serde_json::from_str::<Value>(raw) else {
         return;
     };
     if replace(&mut value, resolve) {
-        if let Ok(new) = serde_json::value::to_raw_value(&value) {
-            *raw = new;
+        if let Ok(new) = serde_json::to_string(&value) {
+            *raw = new.into_boxed_str();
         }
     }
 }
@@ -162,8 +161,8 @@ fn replace(value: &mut Value, resolve: &dyn Fn(&str) -> Option<String>) -> bool 
 mod tests {
     use super::*;
 
-    fn raw(text: &str) -> Box<RawValue> {
-        RawValue::from_string(text.to_owned()).unwrap()
+    fn raw(text: &str) -> Box<str> {
+        text.into()
     }
 
     #[test]
@@ -218,7 +217,7 @@ mod tests {
         };
         substitute(&mut path, &mut data, &known);
         assert_eq!(path, "/Groups/lab-a");
-        let data: Value = serde_json::from_str(data.unwrap().get()).unwrap();
+        let data: Value = serde_json::from_str(&data.unwrap()).unwrap();
         assert_eq!(data["members"][0]["value"], "9f2");
         assert_eq!(
             data["members"][1]["value"], "bulkId:u2",

@@ -47,6 +47,7 @@ impl JobOperation {
             path: self.path.as_deref().map(Cow::Borrowed),
             version: self.version.as_deref().map(Cow::Borrowed),
             data: self.data.as_deref(),
+            text: None,
         }
     }
 }
@@ -81,6 +82,11 @@ pub struct OperationRef<'a> {
     /// The resource or PatchOp document, as raw JSON.
     #[serde(default, borrow)]
     pub data: Option<&'a RawValue>,
+    /// The whole operation's JSON text, when the source lends it (set by the source, never
+    /// read from the JSON): the engine hashes it so that its second pass, reading
+    /// [`OperationSource::texts`], can tell the input has not changed.
+    #[serde(skip)]
+    pub text: Option<&'a str>,
 }
 
 impl PartialEq for JobOperation {
@@ -155,7 +161,19 @@ pub trait OperationSource: Send {
         }
         Ok(())
     }
+
+    /// A fresh pass over the operations' JSON texts — exactly the texts that
+    /// [`visit`](Self::visit) lends as [`OperationRef::text`] — for sources that keep each
+    /// operation as a text of its own (NDJSON lines). The engine's second pass reads these
+    /// instead of parsing every operation again: each is checked against a hash of the text
+    /// the first pass validated. `None` (the default) when the source has no such texts.
+    fn texts(&mut self) -> Option<Result<OperationTexts<'_>, SourceError>> {
+        None
+    }
 }
+
+/// The operations' JSON texts, one per operation, in order: see [`OperationSource::texts`].
+pub type OperationTexts<'a> = Box<dyn Iterator<Item = Result<String, SourceError>> + Send + 'a>;
 
 /// What [`OperationSource::visit`] hands each operation to.
 pub type OperationVisitor<'v> = dyn FnMut(Result<OperationRef<'_>, SourceError>) + 'v;

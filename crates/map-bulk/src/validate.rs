@@ -9,6 +9,7 @@ use std::fmt;
 use std::hash::BuildHasher;
 
 use map_entities::{BulkMethod, PatchRequestPayload, ResourceKind};
+use serde_json::value::RawValue;
 
 use crate::encode::{ENVELOPE_RESERVE, OperationParts, operation_size};
 use crate::plan::{Plan, plan_requests};
@@ -110,6 +111,9 @@ pub(crate) struct JobIndex {
     /// Hashes of every bulkId some operation references, sorted: only these created ids are
     /// remembered while sending.
     pub(crate) referenced: Vec<u64>,
+    /// A hash of each operation's text, when the source lent every text: the second pass
+    /// checks the texts it re-reads against these.
+    pub(crate) text_hashes: Option<Vec<u32>>,
 }
 
 impl JobIndex {
@@ -120,6 +124,12 @@ impl JobIndex {
 
 /// A bulkId's 64-bit hash (foldhash: several times faster than SipHash on short ids, and
 /// collisions are re-checked exactly).
+/// An operation text's 32-bit hash: an input changed between the passes is caught unless
+/// a changed line hashes the same (1 in 4 billion).
+pub(crate) fn text_hash(text: &str) -> u32 {
+    foldhash::fast::FixedState::with_seed(0x7465_7874).hash_one(text) as u32
+}
+
 pub(crate) fn hash(text: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(0x6d61_702d_7273).hash_one(text)
 }
@@ -192,6 +202,7 @@ pub(crate) fn validate(
 
     // Whether the input failed to read partway (it is then refused whole).
     let mut fatal: Option<SourceError> = None;
+    let mut text_hashes: Option<Vec<u32>> = Some(Vec::new());
     source
         .visit(&mut |item| {
         if fatal.is_some() {
@@ -212,9 +223,14 @@ pub(crate) fn validate(
                     error.message,
                 );
                 sizes.push(0);
+                text_hashes = None;
                 return;
             }
         };
+        match (&mut text_hashes, op.text) {
+            (Some(hashes), Some(text)) => hashes.push(text_hash(text)),
+            _ => text_hashes = None,
+        }
         let mut problem = |message: String| problems.push(Some(index), None, message);
         let target = match op.path.as_deref() {
             None | Some("") => {
@@ -258,7 +274,7 @@ pub(crate) fn validate(
         let path = target
             .as_ref()
             .map_or(op.path.as_deref().unwrap_or(""), |t| t.normalized.as_ref());
-        let found = references(path, op.data);
+        let found = references(path, op.data.map(RawValue::get));
         let path_refs = path
             .split('/')
             .filter(|s| s.starts_with(map_entities::BULK_ID_PREFIX))
@@ -280,7 +296,7 @@ pub(crate) fn validate(
                 bulk_id: op.bulk_id.as_deref(),
                 path,
                 version: op.version.as_deref(),
-                data: op.data,
+                data: op.data.map(RawValue::get),
             },
         ) + found.len() * REFERENCE_ALLOWANCE;
         if size > limits.operation_bytes() {
@@ -370,7 +386,13 @@ pub(crate) fn validate(
     let mut referenced: Vec<u64> = refs.iter().map(|r| r.hash).collect();
     referenced.sort_unstable();
     referenced.dedup();
-    Ok((plan, JobIndex { referenced }))
+    Ok((
+        plan,
+        JobIndex {
+            referenced,
+            text_hashes,
+        },
+    ))
 }
 
 /// How deeply arrays and objects nest in a JSON text (strings are skipped).

@@ -725,3 +725,70 @@ async fn a_reference_cycle_that_cannot_share_a_request_is_refused() {
     let plan = engine(&sim, config(2)).plan(&mut job).unwrap();
     assert_eq!(plan.requests.len(), 1);
 }
+
+/// A source whose lines change between the engine's two passes.
+struct Changing {
+    first: Vec<String>,
+    second: Vec<String>,
+}
+
+impl map_bulk::OperationSource for Changing {
+    fn operations(&mut self) -> Result<map_bulk::Operations<'_>, map_bulk::SourceError> {
+        Ok(Box::new(
+            self.second
+                .iter()
+                .map(|t| Ok(serde_json::from_str(t).unwrap())),
+        ))
+    }
+
+    fn visit(
+        &mut self,
+        visitor: &mut map_bulk::OperationVisitor<'_>,
+    ) -> Result<(), map_bulk::SourceError> {
+        for text in &self.first {
+            let op: map_bulk::OperationRef<'_> = serde_json::from_str(text).unwrap();
+            visitor(Ok(map_bulk::OperationRef {
+                text: Some(text),
+                ..op
+            }));
+        }
+        Ok(())
+    }
+
+    fn texts(&mut self) -> Option<Result<map_bulk::OperationTexts<'_>, map_bulk::SourceError>> {
+        Some(Ok(Box::new(self.second.clone().into_iter().map(Ok))))
+    }
+}
+
+#[tokio::test]
+async fn a_line_changed_after_validation_is_not_sent() {
+    let sim = sim(SimConfig::default()).await;
+    let line = |name: &str| {
+        format!(
+            r#"{{"method":"POST","bulkId":"{name}","path":"/Users","data":{{"userName":"{name}"}}}}"#
+        )
+    };
+    let mut source = Changing {
+        first: vec![line("alice"), line("bob"), line("carol")],
+        second: vec![line("alice"), line("mallory"), line("carol")],
+    };
+    let (report, outcomes) = engine(&sim, config(10))
+        .run_collecting(&mut source)
+        .await
+        .unwrap();
+    assert_eq!(kinds(&outcomes), ["succeeded", "failed", "succeeded"]);
+    assert!(
+        matches!(&outcomes[1].kind, OutcomeKind::Failed { status: None, message, .. }
+            if message.contains("changed since it was validated")),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(report.summary.requests, 1);
+    let names: Vec<String> = sim
+        .snapshot()
+        .users
+        .iter()
+        .filter_map(|u| u.user_name.clone())
+        .collect();
+    assert_eq!(names, ["alice", "carol"]);
+}
