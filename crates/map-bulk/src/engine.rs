@@ -367,7 +367,7 @@ struct PreparedOp {
     path: String,
     version: Option<String>,
     /// JSON text.
-    data: Option<Box<str>>,
+    data: Option<String>,
     /// bulkIds POSTed in the same request that this operation references.
     local_refs: Vec<String>,
     after_ambiguous: bool,
@@ -592,8 +592,9 @@ impl Driver<'_> {
         let bulk_ids: Vec<String> = prepared
             .iter()
             .filter(|op| op.method == BulkMethod::Post)
-            .filter_map(|op| op.bulk_id.clone())
+            .filter_map(|op| op.bulk_id.as_deref())
             .filter(|b| self.index.is_referenced(b))
+            .map(str::to_owned)
             .collect();
         for bulk_id in &bulk_ids {
             self.busy_bulk_ids.insert(bulk_id.clone(), request);
@@ -751,6 +752,9 @@ impl Driver<'_> {
     /// Keeps what a settled POST came to, for the operations that reference it.
     fn remember_post(&mut self, outcome: &Outcome) {
         if let (Some(bulk_id), BulkMethod::Post) = (&outcome.bulk_id, outcome.method) {
+            if !self.index.is_referenced(bulk_id) {
+                return;
+            }
             let created = match &outcome.kind {
                 OutcomeKind::Succeeded { id: Some(id), .. } => Created::Id(id.clone()),
                 OutcomeKind::Succeeded { id: None, .. } | OutcomeKind::Unknown { .. } => {

@@ -109,7 +109,7 @@ fn collect(value: &Value, found: &mut Vec<String>) {
 /// Replaces each reference that `resolve` knows with the id it gives, in `path` and `data`.
 pub(crate) fn substitute(
     path: &mut String,
-    data: &mut Option<Box<str>>,
+    data: &mut Option<String>,
     resolve: &dyn Fn(&str) -> Option<String>,
 ) {
     if path.contains("bulkId:") {
@@ -133,7 +133,7 @@ pub(crate) fn substitute(
     };
     if replace(&mut value, resolve) {
         if let Ok(new) = serde_json::to_string(&value) {
-            *raw = new.into_boxed_str();
+            *raw = new;
         }
     }
 }
@@ -161,7 +161,7 @@ fn replace(value: &mut Value, resolve: &dyn Fn(&str) -> Option<String>) -> bool 
 mod tests {
     use super::*;
 
-    fn raw(text: &str) -> Box<str> {
+    fn raw(text: &str) -> String {
         text.into()
     }
 

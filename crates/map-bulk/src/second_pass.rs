@@ -17,7 +17,7 @@ pub(crate) struct ReadOp {
     pub(crate) bulk_id: Option<String>,
     pub(crate) path: Option<String>,
     pub(crate) version: Option<String>,
-    pub(crate) data: Option<Box<str>>,
+    pub(crate) data: Option<String>,
 }
 
 impl From<JobOperation> for ReadOp {
@@ -27,23 +27,36 @@ impl From<JobOperation> for ReadOp {
             bulk_id: op.bulk_id,
             path: op.path,
             version: op.version,
-            data: op.data.map(Box::<str>::from),
+            data: op.data.map(|data| Box::<str>::from(data).into_string()),
         }
     }
 }
 
 impl ReadOp {
-    /// The operation in `text`, which the first pass validated.
-    fn from_text(text: &str) -> Result<Self, String> {
-        match scan_operation(text) {
-            Some(found) => Ok(ReadOp {
-                method: found.method,
-                bulk_id: found.bulk_id.map(str::to_owned),
-                path: found.path.map(str::to_owned),
-                version: found.version.map(str::to_owned),
-                data: found.data.map(Box::from),
-            }),
-            None => serde_json::from_str::<JobOperation>(text)
+    /// The operation in `text`, which the first pass validated. The text's own buffer
+    /// becomes the data's.
+    fn from_text(mut text: String) -> Result<Self, String> {
+        match scan_operation(&text) {
+            Some(found) => {
+                let data = found.data.map(|data| {
+                    let start = data.as_ptr() as usize - text.as_ptr() as usize;
+                    (start, start + data.len())
+                });
+                let mut op = ReadOp {
+                    method: found.method,
+                    bulk_id: found.bulk_id.map(str::to_owned),
+                    path: found.path.map(str::to_owned),
+                    version: found.version.map(str::to_owned),
+                    data: None,
+                };
+                if let Some((start, end)) = data {
+                    text.truncate(end);
+                    text.replace_range(..start, "");
+                    op.data = Some(text);
+                }
+                Ok(op)
+            }
+            None => serde_json::from_str::<JobOperation>(&text)
                 .map(ReadOp::from)
                 .map_err(|e| e.to_string()),
         }
@@ -83,7 +96,7 @@ impl SecondPass<'_> {
                     ));
                 }
                 Some(
-                    ReadOp::from_text(&text)
+                    ReadOp::from_text(text)
                         .map_err(|error| format!("could not be read again: {error}")),
                 )
             }

@@ -71,13 +71,13 @@ pub struct OperationRef<'a> {
     /// The method.
     pub method: BulkMethod,
     /// The `bulkId` (required on POST); owned only if it had escapes.
-    #[serde(rename = "bulkId", default, borrow)]
+    #[serde(rename = "bulkId", default, borrow, deserialize_with = "borrowed_text")]
     pub bulk_id: Option<Cow<'a, str>>,
     /// The resource path.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub path: Option<Cow<'a, str>>,
     /// The resource version.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub version: Option<Cow<'a, str>>,
     /// The resource or PatchOp document, as raw JSON.
     #[serde(default, borrow)]
@@ -87,6 +87,37 @@ pub struct OperationRef<'a> {
     /// [`OperationSource::texts`], can tell the input has not changed.
     #[serde(skip)]
     pub text: Option<&'a str>,
+}
+
+/// An optional string borrowed from the input unless it has escapes (serde's own
+/// `Option<Cow<str>>` always copies).
+fn borrowed_text<'de: 'a, 'a, D>(deserializer: D) -> Result<Option<Cow<'a, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct TextVisitor;
+    impl<'de> serde::de::Visitor<'de> for TextVisitor {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(text)))
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(text.to_owned())))
+        }
+    }
+    deserializer.deserialize_option(TextVisitor)
 }
 
 impl PartialEq for JobOperation {
