@@ -132,6 +132,13 @@ impl JobReader {
     }
 
     fn open(&self) -> Result<Box<dyn BufRead + Send>, SourceError> {
+        Ok(Box::new(BufReader::with_capacity(
+            256 * 1024,
+            self.open_unbuffered()?,
+        )))
+    }
+
+    fn open_unbuffered(&self) -> Result<Box<dyn Read + Send>, SourceError> {
         match &self.input {
             Input::Path(path) => {
                 let file = File::open(path).map_err(|e| SourceError {
@@ -139,7 +146,7 @@ impl JobReader {
                     line: None,
                     message: format!("cannot read {}: {e}", path.display()),
                 })?;
-                Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
+                Ok(Box::new(file))
             }
             Input::Bytes(bytes) => Ok(Box::new(Cursor::new(bytes.clone()))),
         }
@@ -217,10 +224,9 @@ impl OperationSource for JobReader {
 impl JobReader {
     fn ndjson_lines(&self) -> Result<NdjsonLines, SourceError> {
         Ok(NdjsonLines {
-            reader: self.open()?,
+            reader: LineReader::new(self.open_unbuffered()?),
             line: 0,
             index: 0,
-            buffer: Vec::new(),
             done: false,
         })
     }
@@ -285,11 +291,70 @@ fn strip_bom(bytes: &[u8]) -> &[u8] {
 
 /// NDJSON, one operation per non-blank line; a bad line is reported and reading goes on.
 struct NdjsonLines {
-    reader: Box<dyn BufRead + Send>,
+    reader: LineReader,
     line: u64,
     index: u64,
-    buffer: Vec<u8>,
     done: bool,
+}
+
+/// Lines lent straight from one large read buffer: no copy per line (std's `read_until`
+/// copies every line into a second buffer).
+struct LineReader {
+    source: Box<dyn Read + Send>,
+    buffer: Vec<u8>,
+    /// The unread part of `buffer`.
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl LineReader {
+    fn new(source: Box<dyn Read + Send>) -> Self {
+        Self::with_capacity(source, 256 * 1024)
+    }
+
+    fn with_capacity(source: Box<dyn Read + Send>, capacity: usize) -> Self {
+        LineReader {
+            source,
+            buffer: vec![0; capacity.max(1)],
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+
+    /// Where the next line (with its `\n`, if any) is in the buffer; `None` at the end.
+    fn next_range(&mut self) -> Option<std::io::Result<std::ops::Range<usize>>> {
+        loop {
+            if let Some(at) = memchr::memchr(b'\n', &self.buffer[self.start..self.end]) {
+                let range = self.start..self.start + at + 1;
+                self.start = range.end;
+                return Some(Ok(range));
+            }
+            if self.eof {
+                if self.start == self.end {
+                    return None;
+                }
+                let range = self.start..self.end;
+                self.start = self.end;
+                return Some(Ok(range));
+            }
+            // Keep the start of the unfinished line, and read more after it.
+            self.buffer.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.end == self.buffer.len() {
+                // A line longer than the buffer.
+                self.buffer.resize(self.buffer.len() * 2, 0);
+            }
+            match self.source.read(&mut self.buffer[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(read) => self.end += read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
 }
 
 impl Iterator for NdjsonLines {
@@ -315,40 +380,37 @@ fn line_error(index: u64, line: u64, error: serde_json::Error) -> SourceError {
 impl NdjsonLines {
     /// The next non-blank line as text, with its operation index and line number.
     fn next_line(&mut self) -> Option<Result<(&str, u64, u64), SourceError>> {
-        loop {
+        let range = loop {
             if self.done {
                 return None;
             }
-            self.buffer.clear();
-            match self.reader.read_until(b'\n', &mut self.buffer) {
-                Ok(0) => {
+            let range = match self.reader.next_range() {
+                None => {
                     self.done = true;
                     return None;
                 }
-                Ok(_) => {}
-                Err(error) => {
+                Some(Ok(range)) => range,
+                Some(Err(error)) => {
                     self.done = true;
                     return Some(Err(io_error(error)));
                 }
-            }
+            };
             self.line += 1;
+            let bytes = &self.reader.buffer[range.clone()];
             let bytes = if self.line == 1 {
-                strip_bom(&self.buffer)
+                strip_bom(bytes)
             } else {
-                &self.buffer[..]
+                bytes
             };
             if !bytes.iter().all(u8::is_ascii_whitespace) {
-                break;
+                break range;
             }
-        }
+        };
         let index = self.index;
         self.index += 1;
         let line = self.line;
-        let bytes = if line == 1 {
-            strip_bom(&self.buffer)
-        } else {
-            &self.buffer[..]
-        };
+        let bytes = &self.reader.buffer[range];
+        let bytes = if line == 1 { strip_bom(bytes) } else { bytes };
         // One vectorised UTF-8 check of the line is cheaper than serde_json checking each
         // string of it.
         Some(match std::str::from_utf8(bytes) {
@@ -365,6 +427,30 @@ impl NdjsonLines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hands out at most 3 bytes per read.
+    struct Trickle(Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(3);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn lines_cross_reads_and_outgrow_the_buffer() {
+        let long = "x".repeat(100);
+        let text = format!("a\n\n{long}\nbc\r\nlast");
+        let mut reader =
+            LineReader::with_capacity(Box::new(Trickle(Cursor::new(text.into_bytes()))), 4);
+        let mut lines = Vec::new();
+        while let Some(range) = reader.next_range() {
+            let range = range.unwrap();
+            lines.push(String::from_utf8(reader.buffer[range].to_vec()).unwrap());
+        }
+        assert_eq!(lines, ["a\n", "\n", &format!("{long}\n"), "bc\r\n", "last"]);
+    }
 
     fn formats(text: &str) -> Result<InputFormat, SourceError> {
         JobReader::from_bytes(text.as_bytes().to_vec()).format()
