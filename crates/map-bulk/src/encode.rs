@@ -78,8 +78,17 @@ pub(crate) fn operation_size(scratch: &mut Vec<u8>, op: &OperationParts<'_>) -> 
 }
 
 fn write_string(out: &mut Vec<u8>, text: &str) {
-    // Writing a &str to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
+    // The common case, nothing to escape (serde_json escapes only `"`, `\` and control
+    // characters), is a copy.
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a &str to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
 }
 
 /// Builds one BulkRequest body.
@@ -120,6 +129,24 @@ impl BodyWriter {
 mod tests {
     use super::*;
     use map_entities::BulkRequestPayload;
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for text in [
+            "",
+            "u1",
+            "/Users/ü",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "\u{7f}\u{1f}",
+            "日本",
+        ] {
+            let mut out = Vec::new();
+            write_string(&mut out, text);
+            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
+    }
 
     #[test]
     fn bodies_are_bulk_requests_the_model_reads_back() {

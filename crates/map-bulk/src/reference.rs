@@ -19,7 +19,7 @@ pub(crate) struct TargetPath<'a> {
 
 /// Checks and normalises `path` for `method`.
 pub(crate) fn normalize_path(method: BulkMethod, path: &str) -> Result<TargetPath<'_>, String> {
-    if path.contains("://") {
+    if path.as_bytes().windows(3).any(|w| w == b"://") {
         return Err(format!(
             "path {path:?} must be relative to the API, like /Users or /Groups/ID, not a URL"
         ));
