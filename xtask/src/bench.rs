@@ -4,6 +4,9 @@
 //! operation, wall time, operations per second and peak RSS. The table, the machine's core count
 //! and the exact commands go to `BENCHMARKS.md`.
 //!
+//! Each client runs several times (`--runs N`, default 5) and the run with the median CPU
+//! time is reported, with the range; the machine is shared with the server and noisy.
+//!
 //! `cargo xtask bench --quick` runs 10k/100k operations instead of 100k/1M, to try it out.
 
 use std::fmt::Write as _;
@@ -22,6 +25,8 @@ struct Measured {
     wall: Duration,
     max_rss_kib: u64,
     output: String,
+    /// CPU µs per operation of every run of this client, lowest first.
+    samples: Vec<f64>,
 }
 
 impl Measured {
@@ -36,6 +41,14 @@ impl Measured {
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
+    let runs_each: usize = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse().map_err(|_| format!("--runs {n}: not a number")))
+        .transpose()?
+        .unwrap_or(5)
+        .max(1);
     let (small, large) = if quick {
         (10_000, 100_000)
     } else {
@@ -110,8 +123,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     ];
     let mut results = Vec::new();
     for (client, operations, program, args) in runs {
-        eprintln!("xtask bench: {client}, {operations} operations");
-        let measured = measure(&client, operations, &program, &args, &env)?;
+        eprintln!("xtask bench: {client}, {operations} operations, {runs_each} runs");
+        let mut samples = Vec::with_capacity(runs_each);
+        for _ in 0..runs_each {
+            samples.push(measure(&client, operations, &program, &args, &env)?);
+        }
+        samples.sort_by_key(|m| m.cpu);
+        let spread: Vec<f64> = samples.iter().map(Measured::cpu_us_per_op).collect();
+        let mut measured = samples.swap_remove(samples.len() / 2);
+        measured.samples = spread;
         eprintln!(
             "  {:.2} s CPU, {:.3} µs/op, {:.2} s wall, {:.0} ops/s, {} MiB peak RSS",
             measured.cpu.as_secs_f64(),
@@ -231,6 +251,7 @@ fn measure(
         wall,
         max_rss_kib: usage.ru_maxrss as u64,
         output: output.trim().to_owned(),
+        samples: Vec::new(),
     })
 }
 
@@ -268,6 +289,16 @@ fn render(results: &[Measured], root: &Path) -> Result<String, String> {
         "same map-sim in null mode (`mapctl serve --null`), in chunks of 1,000, one run after the"
             .into(),
     );
+    w(
+        &mut md,
+        "other; each client runs several times and the run with the median CPU time is shown,"
+            .into(),
+    );
+    w(
+        &mut md,
+        "with the range of CPU µs/op over all runs (the server shares the machine, so runs vary)."
+            .into(),
+    );
     w(&mut md, "other. CPU is the client process's own user + sys time (from `wait4`); the server's is not".into());
     w(
         &mut md,
@@ -281,18 +312,22 @@ fn render(results: &[Measured], root: &Path) -> Result<String, String> {
     w(&mut md, String::new());
     w(
         &mut md,
-        "| client | operations | CPU s | CPU µs/op | wall s | ops/s | peak RSS MiB |".into(),
+        "| client | operations | CPU s | CPU µs/op | range µs/op | wall s | ops/s | peak RSS MiB |"
+            .into(),
     );
-    w(&mut md, "|---|---:|---:|---:|---:|---:|---:|".into());
+    w(&mut md, "|---|---:|---:|---:|---:|---:|---:|---:|".into());
     for r in results {
         w(
             &mut md,
             format!(
-                "| {} | {} | {:.2} | {:.3} | {:.2} | {:.0} | {:.1} |",
+                "| {} | {} | {:.2} | {:.3} | {:.2}–{:.2} ({} runs) | {:.2} | {:.0} | {:.1} |",
                 r.client,
                 r.operations,
                 r.cpu.as_secs_f64(),
                 r.cpu_us_per_op(),
+                r.samples.first().copied().unwrap_or(0.0),
+                r.samples.last().copied().unwrap_or(0.0),
+                r.samples.len(),
                 r.wall.as_secs_f64(),
                 r.ops_per_sec(),
                 r.max_rss_kib as f64 / 1024.0

@@ -70,17 +70,41 @@ pub(crate) fn write_operation(out: &mut Vec<u8>, op: &OperationParts<'_>) {
     out.push(b'}');
 }
 
-/// The encoded size of one operation plus its separating comma.
-pub(crate) fn operation_size(scratch: &mut Vec<u8>, op: &OperationParts<'_>) -> usize {
-    scratch.clear();
-    write_operation(scratch, op);
-    scratch.len() + 1
+/// The size [`write_operation`] writes for `op`, plus its separating comma, counted without
+/// writing it.
+pub(crate) fn operation_size(op: &OperationParts<'_>) -> usize {
+    let mut size = r#"{"method":""#.len() + op.method.as_str().len() + r#""}"#.len() + 1;
+    if let Some(bulk_id) = op.bulk_id {
+        size += r#","bulkId":"#.len() + string_size(bulk_id);
+    }
+    size += r#","path":"#.len() + string_size(op.path);
+    if let Some(version) = op.version {
+        size += r#","version":"#.len() + string_size(version);
+    }
+    if let Some(data) = op.data {
+        size += r#","data":"#.len() + data.len();
+    }
+    size
+}
+
+/// Whether serde_json writes `text` as it is (it escapes only `"`, `\` and control
+/// characters).
+fn needs_no_escape(text: &str) -> bool {
+    text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
+/// The size of `text` written as a JSON string.
+fn string_size(text: &str) -> usize {
+    if needs_no_escape(text) {
+        text.len() + 2
+    } else {
+        serde_json::to_string(text).map_or(0, |written| written.len())
+    }
 }
 
 fn write_string(out: &mut Vec<u8>, text: &str) {
-    // The common case, nothing to escape (serde_json escapes only `"`, `\` and control
-    // characters), is a copy.
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // The common case, nothing to escape, is a copy.
+    if needs_no_escape(text) {
         out.reserve(text.len() + 2);
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
@@ -129,6 +153,29 @@ impl BodyWriter {
 mod tests {
     use super::*;
     use map_entities::BulkRequestPayload;
+
+    #[test]
+    fn sizes_are_counted_as_written() {
+        let data = r#"{"userName":"a\"b"}"#;
+        for bulk_id in [None, Some("u1"), Some("u\"1")] {
+            for version in [None, Some("W/\"1\"")] {
+                for data in [None, Some(data)] {
+                    for method in [BulkMethod::Post, BulkMethod::Delete] {
+                        let op = OperationParts {
+                            method,
+                            bulk_id,
+                            path: "/Users/ü\t",
+                            version,
+                            data,
+                        };
+                        let mut written = Vec::new();
+                        write_operation(&mut written, &op);
+                        assert_eq!(operation_size(&op), written.len() + 1, "{op:?}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn strings_are_written_as_serde_json_writes_them() {
@@ -180,17 +227,13 @@ mod tests {
         assert_eq!(payload.fail_on_errors, Some(2));
         // Sizes add up to the body.
         let empty = BodyWriter::new(0).finish(None).len();
-        let mut scratch = Vec::new();
-        let one = operation_size(
-            &mut scratch,
-            &OperationParts {
-                method: BulkMethod::Delete,
-                bulk_id: None,
-                path: "/Users/1",
-                version: None,
-                data: None,
-            },
-        );
+        let one = operation_size(&OperationParts {
+            method: BulkMethod::Delete,
+            bulk_id: None,
+            path: "/Users/1",
+            version: None,
+            data: None,
+        });
         let mut writer = BodyWriter::new(0);
         writer.push(&OperationParts {
             method: BulkMethod::Delete,

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::scan::borrow_operation;
 use crate::source::{
     JobOperation, OperationRef, OperationSource, OperationTexts, OperationVisitor, Operations,
     SourceError,
@@ -206,14 +207,15 @@ impl OperationSource for JobReader {
         let mut lines = self.ndjson_lines()?;
         while let Some(found) = lines.next_line() {
             match found {
-                Ok((text, index, line)) => visitor(
-                    serde_json::from_str::<OperationRef<'_>>(text)
+                Ok((text, index, line)) => visitor(match borrow_operation(text) {
+                    Some(op) => Ok(op),
+                    None => serde_json::from_str::<OperationRef<'_>>(text)
                         .map(|op| OperationRef {
                             text: Some(text),
                             ..op
                         })
                         .map_err(|e| line_error(index, line, e)),
-                ),
+                }),
                 Err(error) => visitor(Err(error)),
             }
         }

@@ -1,13 +1,22 @@
-//! Locating an operation's fields in JSON text that the first pass already parsed and checked.
+//! Locating an operation's fields in its JSON text without serde's struct machinery.
 //!
-//! The engine's second pass re-reads each NDJSON line to send it. The line was validated by
-//! serde_json in the first pass and is checked against that pass's hash before it is used, so
-//! here the fields only have to be found, not validated again: the object's keys and string
-//! values are located with `memchr`, and `data` is passed through as the exact text it was.
-//! Anything unusual — an escape in a key or in a string value, an unknown key, data that is not
-//! an object — returns `None`, and the caller parses the line with serde_json instead.
+//! [`scan_operation`] checks the operation object's own structure strictly — keys, their
+//! string or `null` values, commas, braces — and leaves `data` to the caller. Anything unusual
+//! (an escape or control character in a key or a string value, an unknown or repeated key,
+//! data that is not an object) returns `None`, and the caller parses the text with serde_json
+//! instead, which also words any error. Two uses:
+//!
+//! - the first pass ([`borrow_operation`]) scans each NDJSON line, then has serde_json
+//!   validate the data object alone;
+//! - the second pass re-reads each line, already validated and checked against the first
+//!   pass's hash, and passes `data` through as the exact text it was.
+
+use std::borrow::Cow;
 
 use map_entities::BulkMethod;
+use serde_json::value::RawValue;
+
+use crate::source::OperationRef;
 
 /// The fields of one operation, borrowed from its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +38,7 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
     }
     at = skip_space(bytes, at + 1);
     let mut method = None;
+    let mut seen = [false; 5];
     let mut scanned = Scanned {
         method: BulkMethod::Post,
         bulk_id: None,
@@ -45,6 +55,17 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
             }
             at = skip_space(bytes, at + 1);
             let is_null = bytes[at..].starts_with(b"null");
+            let slot = match key {
+                "method" => 0,
+                "bulkId" => 1,
+                "path" => 2,
+                "version" => 3,
+                "data" => 4,
+                _ => return None,
+            };
+            if std::mem::replace(&mut seen[slot], true) {
+                return None;
+            }
             match key {
                 "method" => {
                     let (value, after) = plain_string(text, at)?;
@@ -92,6 +113,25 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
     Some(scanned)
 }
 
+/// The first pass's reading of one NDJSON line: the operation borrowed from `text`, when
+/// [`scan_operation`] finds its fields and serde_json accepts its data; `None` when the line
+/// must be parsed whole (which also words the error of an invalid one).
+pub(crate) fn borrow_operation(text: &str) -> Option<OperationRef<'_>> {
+    let found = scan_operation(text)?;
+    let data = match found.data {
+        Some(data) => Some(serde_json::from_str::<&RawValue>(data).ok()?),
+        None => None,
+    };
+    Some(OperationRef {
+        method: found.method,
+        bulk_id: found.bulk_id.map(Cow::Borrowed),
+        path: found.path.map(Cow::Borrowed),
+        version: found.version.map(Cow::Borrowed),
+        data,
+        text: Some(text),
+    })
+}
+
 fn skip_space(bytes: &[u8], mut at: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
         at += 1;
@@ -106,10 +146,11 @@ fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
-    // Keys and these values are short: a plain loop beats memchr's setup.
+    // Keys and these values are short: a plain loop beats memchr's setup. Escapes and
+    // control characters (which JSON forbids raw) are left to serde_json.
     let length = bytes[at + 1..]
         .iter()
-        .position(|&b| b == b'"' || b == b'\\')?;
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
     let end = at + 1 + length;
     if bytes[end] != b'"' {
         return None;
@@ -288,6 +329,122 @@ mod properties {
                 prop_assert_eq!(scanned.path, parsed.path.as_deref());
                 prop_assert_eq!(scanned.version, parsed.version.as_deref());
                 prop_assert_eq!(scanned.data, parsed.data.as_deref().map(|d| d.get()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod first_pass_properties {
+    use super::*;
+    use crate::source::JobOperation;
+    use proptest::prelude::*;
+
+    /// Operation-like texts: valid ones with fields in any order, and near misses.
+    fn operation_text() -> impl Strategy<Value = String> {
+        let any_value = || {
+            proptest::sample::select(vec![
+                r#""POST""#,
+                r#""DELETE""#,
+                r#""/Users""#,
+                r#""u1""#,
+                "null",
+                r#"{"userName":"a","emails":[{"value":"x"}],"n":[1,2.5e3,true,null]}"#,
+                r#"{"s":"\"}\\"}"#,
+                "{}",
+                "[1]",
+                "7",
+            ])
+        };
+        // Mostly a value that fits the key, so that many texts are valid operations.
+        let field =
+            proptest::sample::select(vec!["method", "bulkId", "path", "version", "data", "extra"])
+                .prop_flat_map(move |key| {
+                    let fitting = match key {
+                        "method" => {
+                            proptest::sample::select(vec![r#""POST""#, r#""PATCH""#, r#""DELETE""#])
+                        }
+                        "data" => proptest::sample::select(vec![
+                            r#"{"a":[1,{"b":"c"}]}"#,
+                            "{}",
+                            r#"{"s":"\"}\\"}"#,
+                            "null",
+                        ]),
+                        _ => proptest::sample::select(vec![
+                            r#""u1""#,
+                            r#""/Users""#,
+                            r#""é""#,
+                            "null",
+                        ]),
+                    };
+                    (Just(key), prop_oneof![4 => fitting, 1 => any_value()])
+                });
+        proptest::collection::vec(field, 1..6).prop_map(|fields| {
+            let members: Vec<String> = fields
+                .iter()
+                .map(|(key, value)| format!("\"{key}\":{value}"))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        })
+    }
+
+    fn mutation() -> impl Strategy<Value = (prop::sample::Index, Option<char>)> {
+        let inserted = prop_oneof![
+            Just(None),
+            proptest::sample::select(vec![
+                '{', '}', '[', ']', '"', ',', ':', '\\', ' ', '\t', '\n', 'n', 'u', '0', 'x',
+                '\u{1}', 'é',
+            ])
+            .prop_map(Some),
+        ];
+        (any::<prop::sample::Index>(), inserted)
+    }
+
+    static ACCEPTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    #[test]
+    fn the_fast_first_pass_is_exercised() {
+        the_fast_first_pass_accepts_only_what_serde_json_accepts();
+        // Not vacuous: a good share of the generated texts take the fast path.
+        assert!(ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) > 100);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever the first pass's fast reading accepts, serde_json accepts and reads alike;
+        /// everything else goes to serde_json, which words the error.
+        #[test]
+        fn the_fast_first_pass_accepts_only_what_serde_json_accepts(
+            text in operation_text(),
+            mutations in proptest::collection::vec(mutation(), 0..3),
+        ) {
+            let mut text = text;
+            for (at, inserted) in mutations {
+                let boundaries: Vec<usize> = text
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([text.len()])
+                    .collect();
+                let at = boundaries[at.index(boundaries.len())];
+                match inserted {
+                    Some(c) => text.insert(at, c),
+                    None if at < text.len() => {
+                        text.remove(at);
+                    }
+                    None => {}
+                }
+            }
+            if let Some(op) = borrow_operation(&text) {
+                ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let parsed: Result<JobOperation, _> = serde_json::from_str(&text);
+                prop_assert!(parsed.is_ok(), "accepted {:?} but serde_json says {:?}", text, parsed.err());
+                let parsed = parsed.unwrap_or_else(|_| unreachable!());
+                prop_assert_eq!(op.method, parsed.method);
+                prop_assert_eq!(op.bulk_id.as_deref(), parsed.bulk_id.as_deref());
+                prop_assert_eq!(op.path.as_deref(), parsed.path.as_deref());
+                prop_assert_eq!(op.version.as_deref(), parsed.version.as_deref());
+                prop_assert_eq!(op.data.map(RawValue::get), parsed.data.as_deref().map(RawValue::get));
             }
         }
     }

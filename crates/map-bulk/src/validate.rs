@@ -197,7 +197,6 @@ pub(crate) fn validate(
     let mut definitions: Vec<Definition> = Vec::new();
     let mut refs: Vec<Reference> = Vec::new();
     let mut sizes: Vec<u32> = Vec::new();
-    let mut scratch = Vec::new();
     let mut total = 0u64;
 
     // Whether the input failed to read partway (it is then refused whole).
@@ -289,9 +288,7 @@ pub(crate) fn validate(
                     .flatten(),
             });
         }
-        let size = operation_size(
-            &mut scratch,
-            &OperationParts {
+        let size = operation_size(&OperationParts {
                 method: op.method,
                 bulk_id: op.bulk_id.as_deref(),
                 path,
