@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::outcome::{OutcomeKind, SkipReason};
+use crate::scan::scan_response;
 
 /// The parts of a BulkResponse the engine needs, borrowed from the body.
 #[derive(Deserialize)]
@@ -21,15 +22,26 @@ pub(crate) struct LeanResponse<'a> {
 #[derive(Deserialize)]
 pub(crate) struct LeanResult<'a> {
     #[serde(borrow, default)]
-    method: Option<Text<'a>>,
+    pub(crate) method: Option<Text<'a>>,
     #[serde(rename = "bulkId", borrow, default)]
-    bulk_id: Option<Text<'a>>,
+    pub(crate) bulk_id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    location: Option<Text<'a>>,
+    pub(crate) location: Option<Text<'a>>,
     #[serde(default)]
-    status: Option<Status>,
+    pub(crate) status: Option<Status>,
     #[serde(borrow, default)]
-    response: Option<&'a RawValue>,
+    pub(crate) response: Option<&'a RawValue>,
+}
+
+impl<'a> LeanResponse<'a> {
+    /// Reads a 200 answer's body: in its usual shape by [`scan_response`], otherwise (and to
+    /// word any error) by serde_json.
+    pub(crate) fn read(text: &'a str) -> Result<Self, serde_json::Error> {
+        match scan_response(text) {
+            Some(response) => Ok(response),
+            None => serde_json::from_str(text),
+        }
+    }
 }
 
 /// A string borrowed from the body, or owned when it had escapes. Faster to read than a
@@ -72,7 +84,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 }
 
 /// A result's `status`: a string such as `"201"` (RFC 7644), or a number from lenient servers.
-struct Status(u16);
+pub(crate) struct Status(pub(crate) u16);
 
 impl<'de> Deserialize<'de> for Status {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

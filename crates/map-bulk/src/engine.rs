@@ -884,9 +884,8 @@ fn classify(
         // One vectorised UTF-8 check, then serde_json borrows strings without re-checking.
         200 => match std::str::from_utf8(&answer.body)
             .map_err(|e| e.to_string())
-            .and_then(|text| {
-                serde_json::from_str::<LeanResponse<'_>>(text).map_err(|e| e.to_string())
-            }) {
+            .and_then(|text| LeanResponse::read(text).map_err(|e| e.to_string()))
+        {
             Ok(response) => Answer::Processed(correlate(sent, &response, fail_on_errors)),
             Err(e) => Answer::Ambiguous(format!(
                 "the 200 answer could not be read ({e}); it starts {:?}",

@@ -35,6 +35,7 @@ mod endpoint;
 mod engine;
 mod event;
 mod journal;
+mod json_check;
 mod outcome;
 mod plan;
 mod reader;

@@ -16,6 +16,8 @@ use std::borrow::Cow;
 use map_entities::BulkMethod;
 use serde_json::value::RawValue;
 
+use crate::correlate::{LeanResponse, LeanResult, Status, Text};
+use crate::json_check::is_json_object;
 use crate::source::OperationRef;
 
 /// The fields of one operation, borrowed from its text.
@@ -118,10 +120,12 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
 /// must be parsed whole (which also words the error of an invalid one).
 pub(crate) fn borrow_operation(text: &str) -> Option<OperationRef<'_>> {
     let found = scan_operation(text)?;
-    let data = match found.data {
-        Some(data) => Some(serde_json::from_str::<&RawValue>(data).ok()?),
-        None => None,
-    };
+    if let Some(data) = found.data {
+        if !is_json_object(data) {
+            return None;
+        }
+    }
+    let data = found.data;
     Some(OperationRef {
         method: found.method,
         bulk_id: found.bulk_id.map(Cow::Borrowed),
@@ -132,6 +136,173 @@ pub(crate) fn borrow_operation(text: &str) -> Option<OperationRef<'_>> {
     })
 }
 
+/// A BulkResponse document in its usual shape — `schemas` (strings) and `Operations`, each
+/// result with `method`, `bulkId`, `location`, `status` (a string) and `response` (an object,
+/// checked by serde_json) — read strictly; `None` for anything else, which the caller reads
+/// with serde_json (the server's answer is not trusted to be well-formed).
+pub(crate) fn scan_response(text: &str) -> Option<LeanResponse<'_>> {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(bytes, at + 1);
+    let mut operations = None;
+    let mut schemas = false;
+    loop {
+        let (key, after) = plain_string(text, at)?;
+        at = after_colon(bytes, after)?;
+        match key {
+            "schemas" if !schemas => {
+                schemas = true;
+                at = string_array_end(text, at)?;
+            }
+            "Operations" if operations.is_none() => {
+                let (results, after) = results(text, at)?;
+                operations = Some(results);
+                at = after;
+            }
+            _ => return None,
+        }
+        at = skip_space(bytes, at);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    if skip_space(bytes, at + 1) != bytes.len() {
+        return None;
+    }
+    Some(LeanResponse {
+        operations: operations?,
+    })
+}
+
+/// The index after `:` and the spaces around it.
+fn after_colon(bytes: &[u8], at: usize) -> Option<usize> {
+    let at = skip_space(bytes, at);
+    (bytes.get(at) == Some(&b':')).then(|| skip_space(bytes, at + 1))
+}
+
+/// A string without escapes, or `null`.
+fn string_or_null(text: &str, at: usize) -> Option<(Option<&str>, usize)> {
+    if text.as_bytes()[at..].starts_with(b"null") {
+        return Some((None, at + 4));
+    }
+    let (value, after) = plain_string(text, at)?;
+    Some((Some(value), after))
+}
+
+/// The index after an array of strings without escapes.
+fn string_array_end(text: &str, at: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut at = skip_space(bytes, at + 1);
+    if bytes.get(at) == Some(&b']') {
+        return Some(at + 1);
+    }
+    loop {
+        let (_, after) = plain_string(text, at)?;
+        at = skip_space(bytes, after);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b']') => return Some(at + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The results array and the index after it.
+fn results(text: &str, at: usize) -> Option<(Vec<LeanResult<'_>>, usize)> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut found = Vec::new();
+    let mut at = skip_space(bytes, at + 1);
+    if bytes.get(at) == Some(&b']') {
+        return Some((found, at + 1));
+    }
+    loop {
+        let (one, after) = result(text, at)?;
+        found.push(one);
+        at = skip_space(bytes, after);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b']') => return Some((found, at + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// One result object and the index after it.
+fn result(text: &str, at: usize) -> Option<(LeanResult<'_>, usize)> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    let mut one = LeanResult {
+        method: None,
+        bulk_id: None,
+        location: None,
+        status: None,
+        response: None,
+    };
+    let mut seen = [false; 5];
+    let mut at = skip_space(bytes, at + 1);
+    if bytes.get(at) == Some(&b'}') {
+        return Some((one, at + 1));
+    }
+    loop {
+        let (key, after) = plain_string(text, at)?;
+        at = after_colon(bytes, after)?;
+        let slot = match key {
+            "method" => 0,
+            "bulkId" => 1,
+            "location" => 2,
+            "status" => 3,
+            "response" => 4,
+            _ => return None,
+        };
+        if std::mem::replace(&mut seen[slot], true) {
+            return None;
+        }
+        if slot == 4 {
+            if bytes[at..].starts_with(b"null") {
+                at += 4;
+            } else {
+                let end = object_end(bytes, at)?;
+                one.response = Some(serde_json::from_str::<&RawValue>(&text[at..end]).ok()?);
+                at = end;
+            }
+        } else {
+            let (value, after) = string_or_null(text, at)?;
+            at = after;
+            match slot {
+                0 => one.method = value.map(Text::Borrowed),
+                1 => one.bulk_id = value.map(Text::Borrowed),
+                2 => one.location = value.map(Text::Borrowed),
+                _ => {
+                    one.status = match value {
+                        Some(status) => Some(Status(status.trim().parse().ok()?)),
+                        None => None,
+                    }
+                }
+            }
+        }
+        at = skip_space(bytes, at);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b'}') => return Some((one, at + 1)),
+            _ => return None,
+        }
+    }
+}
+
+#[inline]
 fn skip_space(bytes: &[u8], mut at: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
         at += 1;
@@ -141,17 +312,14 @@ fn skip_space(bytes: &[u8], mut at: usize) -> usize {
 
 /// A string without escapes starting at `at` (its opening quote): its contents and the index
 /// after its closing quote.
+#[inline]
 fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
     let bytes = text.as_bytes();
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
-    // Keys and these values are short: a plain loop beats memchr's setup. Escapes and
-    // control characters (which JSON forbids raw) are left to serde_json.
-    let length = bytes[at + 1..]
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    let end = at + 1 + length;
+    // Escapes and control characters (which JSON forbids raw) are left to serde_json.
+    let end = find_quote_or_special(bytes, at + 1)?;
     if bytes[end] != b'"' {
         return None;
     }
@@ -166,6 +334,34 @@ fn last_value_end(text: &str, at: usize) -> Option<usize> {
     let close = text.trim_end().len().checked_sub(1)?;
     let value = text.get(at..close)?.trim_end();
     (value.starts_with('{') && value.ends_with('}')).then_some(at + value.len())
+}
+
+/// The index of the first `"`, `\` or control character at or after `from`, eight bytes at a
+/// time (the bit trick serde_json's own string scan uses: the lowest flagged byte is exact).
+#[inline]
+pub(crate) fn find_quote_or_special(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let flagged = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        let flagged = flagged & HIGHS;
+        if flagged != 0 {
+            return Some(at + flagged.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    bytes[at.min(bytes.len())..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|found| at + found)
 }
 
 /// The index just after the object starting at `at`.
@@ -221,6 +417,34 @@ mod tests {
                 parsed.data.as_deref().map(|d| d.get()),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn the_first_quote_backslash_or_control_character_is_found() {
+        let cases: &[&[u8]] = &[
+            b"abc\"",
+            b"abcdefgh\"",
+            b"abcdefghijklmnop\\x",
+            b"\x01",
+            b"ab\x1f\"",
+            "日本語のテキスト\"".as_bytes(),
+            b"abcdefgh",
+            b"",
+            b"\x7f\x80\xff\"",
+        ];
+        for bytes in cases {
+            for from in 0..bytes.len() {
+                let expected = bytes[from..]
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                    .map(|i| from + i);
+                assert_eq!(
+                    find_quote_or_special(bytes, from),
+                    expected,
+                    "{bytes:?} from {from}"
+                );
+            }
         }
     }
 
@@ -285,6 +509,20 @@ mod properties {
     }
 
     proptest! {
+        /// The eight-bytes-at-a-time search finds what a byte-by-byte one finds.
+        #[test]
+        fn the_word_search_agrees_with_a_byte_search(
+            bytes in proptest::collection::vec(any::<u8>(), 0..40),
+            from in 0usize..40,
+        ) {
+            let from = from.min(bytes.len());
+            let expected = bytes[from..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .map(|i| from + i);
+            prop_assert_eq!(find_quote_or_special(&bytes, from), expected);
+        }
+
         /// Whatever serde_json reads from an operation, the scanner finds the same or defers.
         #[test]
         fn the_scanner_agrees_with_serde_json(
@@ -444,8 +682,120 @@ mod first_pass_properties {
                 prop_assert_eq!(op.bulk_id.as_deref(), parsed.bulk_id.as_deref());
                 prop_assert_eq!(op.path.as_deref(), parsed.path.as_deref());
                 prop_assert_eq!(op.version.as_deref(), parsed.version.as_deref());
-                prop_assert_eq!(op.data.map(RawValue::get), parsed.data.as_deref().map(RawValue::get));
+                prop_assert_eq!(op.data, parsed.data.as_deref().map(RawValue::get));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod response_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    static ACCEPTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    /// Results: mostly fitting values for their keys, sometimes not.
+    fn result_text() -> impl Strategy<Value = String> {
+        let field = proptest::sample::select(vec![
+            "method", "bulkId", "location", "status", "response", "other",
+        ])
+        .prop_flat_map(|key| {
+            let fitting = match key {
+                "status" => proptest::sample::select(vec![
+                    r#""201""#,
+                    r#"" 204 ""#,
+                    "404",
+                    r#""x""#,
+                    "null",
+                ]),
+                "response" => proptest::sample::select(vec![
+                    r#"{"schemas":["urn:x:Error"],"status":"409","detail":"a \"b\" }"}"#,
+                    r#"{"id":"9f2"}"#,
+                    "null",
+                    r#""text""#,
+                ]),
+                _ => proptest::sample::select(vec![
+                    r#""POST""#,
+                    r#""u1""#,
+                    r#""https://h/api/v2/Users/9f2""#,
+                    "null",
+                    "1",
+                ]),
+            };
+            (Just(key), fitting)
+        });
+        proptest::collection::vec(field, 0..5).prop_map(|fields| {
+            let members: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            format!("{{{}}}", members.join(","))
+        })
+    }
+
+    fn response_mutation() -> impl Strategy<Value = (prop::sample::Index, Option<char>)> {
+        let inserted = proptest::option::of(proptest::sample::select(vec![
+            '{', '}', '[', ']', '"', ',', ':', '\\', ' ', 'n', '1', '\u{1}', 'é',
+        ]));
+        (any::<prop::sample::Index>(), inserted)
+    }
+
+    fn document() -> impl Strategy<Value = String> {
+        (
+            proptest::collection::vec(result_text(), 0..4),
+            proptest::sample::select(vec![
+                r#""schemas":["urn:ietf:params:scim:api:messages:2.0:BulkResponse"],"#,
+                "",
+                r#""schemas":[],"#,
+                r#""totalResults":2,"#,
+            ]),
+            proptest::sample::select(vec!["Operations", "operations"]),
+        )
+            .prop_map(|(results, schemas, key)| {
+                format!("{{{schemas}\"{key}\":[{}]}}", results.join(","))
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// What the fast reading of an answer accepts, serde_json accepts and reads alike.
+        #[test]
+        fn the_fast_response_reading_accepts_only_what_serde_json_accepts(
+            text in document(),
+            mutations in proptest::collection::vec(response_mutation(), 0..3),
+        ) {
+            let mut text = text;
+            for (at, inserted) in mutations {
+                let boundaries: Vec<usize> =
+                    text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+                let at = boundaries[at.index(boundaries.len())];
+                match inserted {
+                    Some(c) => text.insert(at, c),
+                    None if at < text.len() => {
+                        text.remove(at);
+                    }
+                    None => {}
+                }
+            }
+            if let Some(fast) = scan_response(&text) {
+                ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let slow: Result<LeanResponse<'_>, _> = serde_json::from_str(&text);
+                prop_assert!(slow.is_ok(), "accepted {:?} but serde_json says {:?}", text, slow.err());
+                let slow = slow.unwrap_or_else(|_| unreachable!());
+                prop_assert_eq!(fast.operations.len(), slow.operations.len());
+                for (a, b) in fast.operations.iter().zip(&slow.operations) {
+                    prop_assert_eq!(a.method.as_deref(), b.method.as_deref());
+                    prop_assert_eq!(a.bulk_id.as_deref(), b.bulk_id.as_deref());
+                    prop_assert_eq!(a.location.as_deref(), b.location.as_deref());
+                    prop_assert_eq!(a.status.as_ref().map(|s| s.0), b.status.as_ref().map(|s| s.0));
+                    prop_assert_eq!(a.response.map(RawValue::get), b.response.map(RawValue::get));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_response_reading_is_exercised() {
+        the_fast_response_reading_accepts_only_what_serde_json_accepts();
+        assert!(ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) > 100);
     }
 }

@@ -46,7 +46,7 @@ impl JobOperation {
             bulk_id: self.bulk_id.as_deref().map(Cow::Borrowed),
             path: self.path.as_deref().map(Cow::Borrowed),
             version: self.version.as_deref().map(Cow::Borrowed),
-            data: self.data.as_deref(),
+            data: self.data.as_deref().map(RawValue::get),
             text: None,
         }
     }
@@ -62,7 +62,7 @@ impl JobOperation {
 /// let line = r#"{"method":"POST","bulkId":"u1","path":"/Users","data":{"userName":"alice"}}"#;
 /// let op: OperationRef<'_> = serde_json::from_str(line)?;
 /// assert_eq!(op.bulk_id.as_deref(), Some("u1"));
-/// assert_eq!(op.data.unwrap().get(), r#"{"userName":"alice"}"#);
+/// assert_eq!(op.data, Some(r#"{"userName":"alice"}"#));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Deserialize)]
@@ -79,14 +79,23 @@ pub struct OperationRef<'a> {
     /// The resource version.
     #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub version: Option<Cow<'a, str>>,
-    /// The resource or PatchOp document, as raw JSON.
-    #[serde(default, borrow)]
-    pub data: Option<&'a RawValue>,
+    /// The resource or PatchOp document: its JSON text exactly as read (checked to be
+    /// valid JSON).
+    #[serde(default, borrow, deserialize_with = "raw_json")]
+    pub data: Option<&'a str>,
     /// The whole operation's JSON text, when the source lends it (set by the source, never
     /// read from the JSON): the engine hashes it so that its second pass, reading
     /// [`OperationSource::texts`], can tell the input has not changed.
     #[serde(skip)]
     pub text: Option<&'a str>,
+}
+
+/// Optional raw JSON, as its text.
+fn raw_json<'de: 'a, 'a, D>(deserializer: D) -> Result<Option<&'a str>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<&'de RawValue>::deserialize(deserializer).map(|raw| raw.map(RawValue::get))
 }
 
 /// An optional string borrowed from the input unless it has escapes (serde's own

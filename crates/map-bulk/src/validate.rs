@@ -9,7 +9,6 @@ use std::fmt;
 use std::hash::BuildHasher;
 
 use map_entities::{BulkMethod, PatchRequestPayload, ResourceKind};
-use serde_json::value::RawValue;
 
 use crate::encode::{ENVELOPE_RESERVE, OperationParts, operation_size};
 use crate::plan::{Plan, plan_requests};
@@ -251,18 +250,18 @@ pub(crate) fn validate(
             }),
             (None, _) => {}
         }
-        match (&op.data, op.method) {
+        match (op.data, op.method) {
             (None, BulkMethod::Delete) => {}
             (None, method) => problem(format!("data is required on {method}")),
             (Some(data), method) => {
-                if !data.get().trim_start().starts_with('{') {
+                if !data.trim_start().starts_with('{') {
                     problem("data must be a JSON object".to_owned());
-                } else if nesting_depth(data.get()) > MAX_DATA_DEPTH {
+                } else if nesting_depth(data) > MAX_DATA_DEPTH {
                     problem(format!(
                         "data is nested more than {MAX_DATA_DEPTH} levels deep"
                     ));
                 } else if method == BulkMethod::Patch {
-                    if let Err(error) = serde_json::from_str::<PatchRequestPayload>(data.get()) {
+                    if let Err(error) = serde_json::from_str::<PatchRequestPayload>(data) {
                         problem(format!("data is not a PatchOp document: {error}"));
                     }
                 } else if method == BulkMethod::Delete {
@@ -273,7 +272,7 @@ pub(crate) fn validate(
         let path = target
             .as_ref()
             .map_or(op.path.as_deref().unwrap_or(""), |t| t.normalized.as_ref());
-        let found = references(path, op.data.map(RawValue::get));
+        let found = references(path, op.data);
         let path_refs = path
             .split('/')
             .filter(|s| s.starts_with(map_entities::BULK_ID_PREFIX))
@@ -293,7 +292,7 @@ pub(crate) fn validate(
                 bulk_id: op.bulk_id.as_deref(),
                 path,
                 version: op.version.as_deref(),
-                data: op.data.map(RawValue::get),
+                data: op.data,
             },
         ) + found.len() * REFERENCE_ALLOWANCE;
         if size > limits.operation_bytes() {

@@ -1,0 +1,339 @@
+//! [`is_json_object`]: whether a text is exactly one JSON object (RFC 8259), checked without
+//! building or visiting anything — the first pass's check of each operation's `data`.
+//!
+//! Strings are crossed eight bytes at a time. Anything this check refuses goes to serde_json
+//! (which then words the error, or accepts what this check was too strict for: objects nested
+//! more than 128 deep); a differential property test holds it to serde_json's verdict.
+
+/// What the checker expects next.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// A key or `}` (just after `{`).
+    KeyOrEnd,
+    /// A key (after a `,` in an object).
+    Key,
+    /// A value or `]` (just after `[`).
+    ValueOrEnd,
+    /// A value (after `:` or after a `,` in an array).
+    Value,
+    /// `,` or the end of the enclosing container.
+    CommaOrEnd,
+}
+
+/// Whether `text` is one JSON object, with nothing but whitespace around it.
+pub(crate) fn is_json_object(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return false;
+    }
+    // Bit d says whether the container at depth d is an object (1) or an array (0).
+    let mut objects: u128 = 1;
+    let mut depth = 1u32;
+    at += 1;
+    let mut expect = Expect::KeyOrEnd;
+    loop {
+        at = skip_space(bytes, at);
+        let Some(&byte) = bytes.get(at) else {
+            return false;
+        };
+        let in_object = objects & (1 << (depth - 1)) != 0;
+        match expect {
+            Expect::KeyOrEnd | Expect::Key => {
+                if byte == b'}' && matches!(expect, Expect::KeyOrEnd) {
+                    at += 1;
+                } else {
+                    let Some(after) = string_end(bytes, at) else {
+                        return false;
+                    };
+                    at = skip_space(bytes, after);
+                    if bytes.get(at) != Some(&b':') {
+                        return false;
+                    }
+                    at += 1;
+                    expect = Expect::Value;
+                    continue;
+                }
+            }
+            Expect::ValueOrEnd | Expect::Value => {
+                if byte == b']' && matches!(expect, Expect::ValueOrEnd) {
+                    at += 1;
+                } else {
+                    match byte {
+                        b'{' | b'[' => {
+                            if depth == 128 {
+                                return false;
+                            }
+                            if byte == b'{' {
+                                objects |= 1 << depth;
+                                expect = Expect::KeyOrEnd;
+                            } else {
+                                objects &= !(1 << depth);
+                                expect = Expect::ValueOrEnd;
+                            }
+                            depth += 1;
+                            at += 1;
+                            continue;
+                        }
+                        b'"' => match string_end(bytes, at) {
+                            Some(after) => at = after,
+                            None => return false,
+                        },
+                        b't' | b'f' | b'n' => {
+                            let word: &[u8] = match byte {
+                                b't' => b"true",
+                                b'f' => b"false",
+                                _ => b"null",
+                            };
+                            if !bytes[at..].starts_with(word) {
+                                return false;
+                            }
+                            at += word.len();
+                        }
+                        b'-' | b'0'..=b'9' => match number_end(bytes, at) {
+                            Some(after) => at = after,
+                            None => return false,
+                        },
+                        _ => return false,
+                    }
+                    expect = Expect::CommaOrEnd;
+                    continue;
+                }
+            }
+            Expect::CommaOrEnd => match byte {
+                b',' => {
+                    at += 1;
+                    expect = if in_object {
+                        Expect::Key
+                    } else {
+                        Expect::Value
+                    };
+                    continue;
+                }
+                b'}' if in_object => at += 1,
+                b']' if !in_object => at += 1,
+                _ => return false,
+            },
+        }
+        // A container closed.
+        depth -= 1;
+        if depth == 0 {
+            return skip_space(bytes, at) == bytes.len();
+        }
+        expect = Expect::CommaOrEnd;
+    }
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The index after the string starting at `at` (its opening quote), if it is a valid one.
+fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let mut at = at + 1;
+    loop {
+        at = crate::scan::find_quote_or_special(bytes, at)?;
+        match bytes[at] {
+            b'"' => return Some(at + 1),
+            b'\\' => match bytes.get(at + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
+                b'u' => {
+                    let hex = bytes.get(at + 2..at + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    at += 6;
+                }
+                _ => return None,
+            },
+            // A raw control character.
+            _ => return None,
+        }
+    }
+}
+
+/// The index after the number starting at `at`, if it is a valid one.
+fn number_end(bytes: &[u8], mut at: usize) -> Option<usize> {
+    let digits = |at: usize| {
+        bytes[at.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    if bytes.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    match bytes.get(at)? {
+        b'0' => at += 1,
+        b'1'..=b'9' => at += digits(at),
+        _ => return None,
+    }
+    if bytes.get(at) == Some(&b'.') {
+        let fraction = digits(at + 1);
+        if fraction == 0 {
+            return None;
+        }
+        at += 1 + fraction;
+    }
+    if let Some(b'e' | b'E') = bytes.get(at) {
+        at += 1;
+        if let Some(b'+' | b'-') = bytes.get(at) {
+            at += 1;
+        }
+        let exponent = digits(at);
+        if exponent == 0 {
+            return None;
+        }
+        at += exponent;
+    }
+    Some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::value::RawValue;
+
+    fn serde_says(text: &str) -> bool {
+        serde_json::from_str::<&RawValue>(text)
+            .is_ok_and(|raw| raw.get().trim_start().starts_with('{'))
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_examples() {
+        for text in [
+            "{}",
+            " { } ",
+            r#"{"a":1}"#,
+            r#"{"a":[1,-0.5e+10,true,false,null,"x\"\\\/\b\f\n\r\t\u00e9"]}"#,
+            r#"{"a":{"b":{"c":[[],{}]}}}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":-}"#,
+            r#"{"a":1e}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":nul}"#,
+            r#"{"a":"\x"}"#,
+            r#"{"a":"\u12"}"#,
+            "{\"a\":\"\u{1}\"}",
+            r#"{"a":1,}"#,
+            r#"{,}"#,
+            r#"{"a"}"#,
+            r#"{"a":1 "b":2}"#,
+            r#"[1]"#,
+            r#"{"a":1}x"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":[,1]}"#,
+            r#"{"a":"é日本"}"#,
+            "{\"a\":1}\n",
+            r#"{"a":+1}"#,
+            r#"{"a":1E5,"b":-0}"#,
+            r#"{1:2}"#,
+            r#"{"a":[}"#,
+            r#"{"a":{]}"#,
+            r#"{"\ud800":1}"#,
+            "",
+            r#"{"a":[1}}"#,
+            r#"{"a":{"b":1]}"#,
+            r#"{"a":[1]]"#,
+        ] {
+            assert_eq!(is_json_object(text), serde_says(text), "{text}");
+        }
+    }
+
+    fn json_like() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                "{",
+                "}",
+                "[",
+                "]",
+                ",",
+                ":",
+                "\"a\"",
+                "\"\\u00e9\"",
+                "\"\\n\"",
+                "1",
+                "-2.5e3",
+                "0",
+                "true",
+                "null",
+                " ",
+                "\"k\":",
+                "{\"a\":",
+                "\\",
+                "\"",
+                "e",
+                ".",
+            ]),
+            1..24,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Fragments glued at random: the verdict is serde_json's, whenever this check says yes.
+        #[test]
+        fn accepts_only_what_serde_json_accepts(text in json_like()) {
+            if is_json_object(&text) {
+                prop_assert!(serde_says(&text), "accepted {:?}", text);
+            }
+        }
+
+        /// Valid objects with one character replaced, inserted or removed.
+        #[test]
+        fn near_misses_are_judged_as_serde_json_judges_them(
+            at in any::<prop::sample::Index>(),
+            edit in proptest::option::of(proptest::sample::select(vec![
+                '{', '}', '[', ']', ',', ':', '"', '\\', ' ', '0', '-', '.', 'e', 'u', 'n', '\u{1}',
+            ])),
+            replace in any::<bool>(),
+        ) {
+            let mut text = r#"{"a":[1,-2.5e3,{"b":null,"c":"x\"y\u00e9"}],"d":{"e":[true,false,[]]},"f":0}"#.to_owned();
+            let at = at.index(text.len());
+            match edit {
+                Some(c) => {
+                    if replace {
+                        text.remove(at);
+                    }
+                    text.insert(at, c);
+                }
+                None => {
+                    text.remove(at);
+                }
+            }
+            prop_assert_eq!(is_json_object(&text), serde_says(&text), "{}", text);
+        }
+
+        /// Real JSON objects are accepted (unless too deep).
+        #[test]
+        fn accepts_what_serde_json_writes(value in proptest::collection::btree_map(
+            "[a-z\"\\\\\u{e9}\n]{0,6}",
+            prop_oneof![
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+                "[ -~\u{e9}\u{1}\n]{0,8}".prop_map(serde_json::Value::from),
+                Just(serde_json::json!([1, {"x": [null, true]}])),
+            ],
+            0..5,
+        ), pretty in any::<bool>()) {
+            let value = serde_json::Value::Object(value.into_iter().collect());
+            let text = if pretty {
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                serde_json::to_string(&value).unwrap()
+            };
+            prop_assert!(is_json_object(&text), "refused {:?}", text);
+        }
+    }
+}
