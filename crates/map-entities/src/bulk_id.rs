@@ -34,7 +34,10 @@ pub fn parse_bulk_id_reference(text: &str) -> Option<&str> {
 /// ```
 pub fn id_from_location(location: &str) -> Option<&str> {
     // Byte searches: this runs once per operation of every answer.
-    let end = memchr::memchr2(b'?', b'#', location.as_bytes()).unwrap_or(location.len());
+    let end = location
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .unwrap_or(location.len());
     let path = location[..end].trim_end_matches('/');
     let id = &path[path.rfind('/').map_or(0, |slash| slash + 1)..];
     // `https://host` alone has no resource id.

@@ -5,6 +5,8 @@
 //! (which then words the error, or accepts what this check was too strict for: objects nested
 //! more than 128 deep); a differential property test holds it to serde_json's verdict.
 
+use super::{find_quote_or_special, skip_space};
+
 /// What the checker expects next.
 #[derive(Clone, Copy)]
 enum Expect {
@@ -124,13 +126,6 @@ pub(crate) fn is_json_object(text: &str) -> bool {
     }
 }
 
-fn skip_space(bytes: &[u8], mut at: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
-        at += 1;
-    }
-    at
-}
-
 /// The index after the string starting at `at` (its opening quote), if it is a valid one.
 fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
     if bytes.get(at) != Some(&b'"') {
@@ -138,7 +133,7 @@ fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
     }
     let mut at = at + 1;
     loop {
-        at = crate::scan::find_quote_or_special(bytes, at)?;
+        at = find_quote_or_special(bytes, at)?;
         match bytes[at] {
             b'"' => return Some(at + 1),
             b'\\' => match bytes.get(at + 1)? {

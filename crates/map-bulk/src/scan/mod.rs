@@ -1,0 +1,171 @@
+//! Reading JSON this crate knows the shape of, without serde's struct machinery: the hot
+//! path of every job. Each reader checks strictly and declines (`None`) whatever it cannot
+//! vouch for — escapes or control characters where it expects plain strings, unknown or
+//! repeated keys, unexpected value types — and the caller then parses with serde_json, which
+//! also words any error. Property tests hold every reader to serde_json's verdict on mutated
+//! inputs, and `cargo fuzz run fast_readers` does the same on any bytes.
+//!
+//! - [`operation`]: a job line's own fields (both passes);
+//! - [`json_object`]: whether an operation's `data` is one JSON object (first pass);
+//! - [`response`]: a BulkResponse in its usual shape.
+
+mod json_object;
+mod operation;
+mod response;
+
+pub(crate) use json_object::is_json_object;
+pub(crate) use operation::{borrow_operation, scan_operation};
+pub(crate) use response::scan_response;
+
+#[inline]
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// A string without escapes starting at `at` (its opening quote): its contents and the index
+/// after its closing quote.
+#[inline]
+fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    // Escapes and control characters (which JSON forbids raw) are left to serde_json.
+    let end = find_quote_or_special(bytes, at + 1)?;
+    if bytes[end] != b'"' {
+        return None;
+    }
+    Some((text.get(at + 1..end)?, end + 1))
+}
+
+/// The index of the first `"`, `\` or control character at or after `from`, eight bytes at a
+/// time (the bit trick serde_json's own string scan uses: the lowest flagged byte is exact).
+#[inline]
+pub(crate) fn find_quote_or_special(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let flagged = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        let flagged = flagged & HIGHS;
+        if flagged != 0 {
+            return Some(at + flagged.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    bytes[at.min(bytes.len())..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|found| at + found)
+}
+
+/// The index just after the object starting at `at`.
+fn object_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut i = at;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Skip the string: to the next quote that is not escaped.
+                i += 1;
+                loop {
+                    let found = memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+                    i += found;
+                    if bytes[i] == b'\\' {
+                        i += 2;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The index after `:` and the spaces around it.
+fn after_colon(bytes: &[u8], at: usize) -> Option<usize> {
+    let at = skip_space(bytes, at);
+    (bytes.get(at) == Some(&b':')).then(|| skip_space(bytes, at + 1))
+}
+
+/// A string without escapes, or `null`.
+fn string_or_null(text: &str, at: usize) -> Option<(Option<&str>, usize)> {
+    if text.as_bytes()[at..].starts_with(b"null") {
+        return Some((None, at + 4));
+    }
+    let (value, after) = plain_string(text, at)?;
+    Some((Some(value), after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_first_quote_backslash_or_control_character_is_found() {
+        let cases: &[&[u8]] = &[
+            b"abc\"",
+            b"abcdefgh\"",
+            b"abcdefghijklmnop\\x",
+            b"\x01",
+            b"ab\x1f\"",
+            "日本語のテキスト\"".as_bytes(),
+            b"abcdefgh",
+            b"",
+            b"\x7f\x80\xff\"",
+        ];
+        for bytes in cases {
+            for from in 0..bytes.len() {
+                let expected = bytes[from..]
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                    .map(|i| from + i);
+                assert_eq!(
+                    find_quote_or_special(bytes, from),
+                    expected,
+                    "{bytes:?} from {from}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        /// The eight-bytes-at-a-time search finds what a byte-by-byte one finds.
+        #[test]
+        fn the_word_search_agrees_with_a_byte_search(
+            bytes in proptest::collection::vec(any::<u8>(), 0..40),
+            from in 0usize..40,
+        ) {
+            let from = from.min(bytes.len());
+            let expected = bytes[from..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .map(|i| from + i);
+            prop_assert_eq!(find_quote_or_special(&bytes, from), expected);
+        }
+    }
+}

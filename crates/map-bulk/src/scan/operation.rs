@@ -1,0 +1,381 @@
+//! A job line's own fields: [`scan_operation`] finds them (the second pass reads nothing
+//! more), [`borrow_operation`] also checks the data (the first pass).
+
+use std::borrow::Cow;
+
+use map_entities::BulkMethod;
+
+use super::{is_json_object, object_end, plain_string, skip_space};
+use crate::source::OperationRef;
+
+/// The fields of one operation, borrowed from its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scanned<'a> {
+    pub(crate) method: BulkMethod,
+    pub(crate) bulk_id: Option<&'a str>,
+    pub(crate) path: Option<&'a str>,
+    pub(crate) version: Option<&'a str>,
+    pub(crate) data: Option<&'a str>,
+}
+
+/// Finds the fields of the operation object in `text`, which must be JSON that serde_json
+/// accepted as an operation; `None` when a slower, exact parse is needed.
+pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(bytes, at + 1);
+    let mut method = None;
+    let mut seen = [false; 5];
+    let mut scanned = Scanned {
+        method: BulkMethod::Post,
+        bulk_id: None,
+        path: None,
+        version: None,
+        data: None,
+    };
+    if bytes.get(at) != Some(&b'}') {
+        loop {
+            let (key, after) = plain_string(text, at)?;
+            at = skip_space(bytes, after);
+            if bytes.get(at) != Some(&b':') {
+                return None;
+            }
+            at = skip_space(bytes, at + 1);
+            let is_null = bytes[at..].starts_with(b"null");
+            let slot = match key {
+                "method" => 0,
+                "bulkId" => 1,
+                "path" => 2,
+                "version" => 3,
+                "data" => 4,
+                _ => return None,
+            };
+            if std::mem::replace(&mut seen[slot], true) {
+                return None;
+            }
+            match key {
+                "method" => {
+                    let (value, after) = plain_string(text, at)?;
+                    method = Some(value.parse::<BulkMethod>().ok()?);
+                    at = after;
+                }
+                "bulkId" | "path" | "version" => {
+                    let value = if is_null {
+                        at += 4;
+                        None
+                    } else {
+                        let (value, after) = plain_string(text, at)?;
+                        at = after;
+                        Some(value)
+                    };
+                    match key {
+                        "bulkId" => scanned.bulk_id = value,
+                        "path" => scanned.path = value,
+                        _ => scanned.version = value,
+                    }
+                }
+                "data" => {
+                    if is_null {
+                        at += 4;
+                    } else {
+                        let end = last_value_end(text, at).or_else(|| object_end(bytes, at))?;
+                        scanned.data = Some(&text[at..end]);
+                        at = end;
+                    }
+                }
+                _ => return None,
+            }
+            at = skip_space(bytes, at);
+            match bytes.get(at) {
+                Some(b',') => at = skip_space(bytes, at + 1),
+                Some(b'}') => break,
+                _ => return None,
+            }
+        }
+    }
+    if skip_space(bytes, at + 1) != bytes.len() {
+        return None;
+    }
+    scanned.method = method?;
+    Some(scanned)
+}
+
+/// The first pass's reading of one NDJSON line: the operation borrowed from `text`, when
+/// [`scan_operation`] finds its fields and serde_json accepts its data; `None` when the line
+/// must be parsed whole (which also words the error of an invalid one).
+pub(crate) fn borrow_operation(text: &str) -> Option<OperationRef<'_>> {
+    let found = scan_operation(text)?;
+    if let Some(data) = found.data {
+        if !is_json_object(data) {
+            return None;
+        }
+    }
+    let data = found.data;
+    Some(OperationRef {
+        method: found.method,
+        bulk_id: found.bulk_id.map(Cow::Borrowed),
+        path: found.path.map(Cow::Borrowed),
+        version: found.version.map(Cow::Borrowed),
+        data,
+        text: Some(text),
+    })
+}
+
+/// When `data` is the operation's last field (as it usually is), the index just after it,
+/// found from the end of the text without reading the data. The other fields' values are
+/// strings or `null` (the first pass refused anything else), so what lies between `at` and
+/// the operation's closing brace ends in `}` only if it is the data object alone.
+fn last_value_end(text: &str, at: usize) -> Option<usize> {
+    let close = text.trim_end().len().checked_sub(1)?;
+    let value = text.get(at..close)?.trim_end();
+    (value.starts_with('{') && value.ends_with('}')).then_some(at + value.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::JobOperation;
+
+    fn agrees(text: &str) {
+        let parsed: JobOperation = serde_json::from_str(text).unwrap();
+        if let Some(scanned) = scan_operation(text) {
+            assert_eq!(scanned.method, parsed.method, "{text}");
+            assert_eq!(scanned.bulk_id, parsed.bulk_id.as_deref(), "{text}");
+            assert_eq!(scanned.path, parsed.path.as_deref(), "{text}");
+            assert_eq!(scanned.version, parsed.version.as_deref(), "{text}");
+            assert_eq!(
+                scanned.data,
+                parsed.data.as_deref().map(|d| d.get()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn finds_what_serde_json_finds() {
+        let text = r#"{"method":"POST","bulkId":"u1","path":"/Users","data":{"userName":"a\"}{b","x":[{"y":"\\"}],"z":{}}}"#;
+        let scanned = scan_operation(text).unwrap();
+        assert_eq!(
+            scanned.data,
+            Some(r#"{"userName":"a\"}{b","x":[{"y":"\\"}],"z":{}}"#)
+        );
+        agrees(text);
+        agrees(
+            " { \"data\" : {\"a\":1} , \"path\":\"/Users/1\",\"method\":\"PUT\",\"version\":\"W/1\" }\n",
+        );
+        agrees(r#"{"method":"DELETE","path":"/Users/1","bulkId":null,"data":null}"#);
+        agrees("{\"method\":\"DELETE\",\"path\":\"/Users/1\"}\r\n");
+    }
+
+    #[test]
+    fn leaves_the_unusual_to_serde_json() {
+        // Escapes in keys or values, and data that is not an object.
+        for text in [
+            r#"{"\u006dethod":"POST","bulkId":"u1","path":"/Users","data":{}}"#,
+            r#"{"method":"POST","bulkId":"u\"1","path":"/Users","data":{}}"#,
+            r#"{"method":"POST","bulkId":"u1","path":"/Users","data":[1]}"#,
+        ] {
+            assert_eq!(scan_operation(text), None, "{text}");
+        }
+        assert_eq!(scan_operation(r#"{"method":"PUTCH","path":"/x"}"#), None);
+        assert_eq!(scan_operation(r#"{"method":"POST"} x"#), None);
+        assert_eq!(scan_operation(r#"{"method":"POST","data":{"a":"#), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::source::JobOperation;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[a-z0-9/\"\\\\{}\\[\\]:, \u{e9}\u{3042}\\n]{0,12}").unwrap()
+    }
+
+    fn data() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            text().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            Just(Value::Null),
+        ];
+        let value = leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(text(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        proptest::collection::btree_map(text(), value, 0..4)
+            .prop_map(|m| Value::Object(m.into_iter().collect()))
+    }
+
+    proptest! {
+        /// Whatever serde_json reads from an operation, the scanner finds the same or defers.
+        #[test]
+        fn the_scanner_agrees_with_serde_json(
+            method in prop_oneof![Just("POST"), Just("PUT"), Just("PATCH"), Just("DELETE")],
+            bulk_id in proptest::option::of(text()),
+            path in proptest::option::of(text()),
+            version in proptest::option::of(text()),
+            data in proptest::option::of(data()),
+            order in Just(vec![0usize, 1, 2, 3, 4]).prop_shuffle(),
+            spaced in any::<bool>(),
+        ) {
+            // Fields in any order (data last or not), compact or spaced out.
+            let fields: Vec<(&str, Option<Value>)> = vec![
+                ("method", Some(json!(method))),
+                ("bulkId", bulk_id.map(Value::from)),
+                ("path", path.map(Value::from)),
+                ("version", version.map(Value::from)),
+                ("data", data),
+            ];
+            let (space, encode): (&str, fn(&Value) -> String) = if spaced {
+                (" \n ", |v| serde_json::to_string_pretty(v).unwrap())
+            } else {
+                ("", |v| serde_json::to_string(v).unwrap())
+            };
+            let members: Vec<String> = order
+                .iter()
+                .filter_map(|&i| {
+                    let (key, value) = &fields[i];
+                    Some(format!("{space}\"{key}\"{space}:{space}{}", encode(value.as_ref()?)))
+                })
+                .collect();
+            let text = format!("{{{}{space}}}{space}", members.join(","));
+            let parsed: JobOperation = serde_json::from_str(&text).unwrap();
+            // Without escapes in the fields the scanner reads, it must not defer.
+            let plain = [&parsed.bulk_id, &parsed.path, &parsed.version]
+                .iter()
+                .all(|v| v.as_deref().is_none_or(|t| !t.contains(['"', '\\', '\n'])));
+            prop_assert!(!plain || scan_operation(&text).is_some(), "{}", text);
+            if let Some(scanned) = scan_operation(&text) {
+                prop_assert_eq!(scanned.method, parsed.method);
+                prop_assert_eq!(scanned.bulk_id, parsed.bulk_id.as_deref());
+                prop_assert_eq!(scanned.path, parsed.path.as_deref());
+                prop_assert_eq!(scanned.version, parsed.version.as_deref());
+                prop_assert_eq!(scanned.data, parsed.data.as_deref().map(|d| d.get()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod first_pass_properties {
+    use super::*;
+    use crate::source::JobOperation;
+    use proptest::prelude::*;
+
+    /// Operation-like texts: valid ones with fields in any order, and near misses.
+    fn operation_text() -> impl Strategy<Value = String> {
+        let any_value = || {
+            proptest::sample::select(vec![
+                r#""POST""#,
+                r#""DELETE""#,
+                r#""/Users""#,
+                r#""u1""#,
+                "null",
+                r#"{"userName":"a","emails":[{"value":"x"}],"n":[1,2.5e3,true,null]}"#,
+                r#"{"s":"\"}\\"}"#,
+                "{}",
+                "[1]",
+                "7",
+            ])
+        };
+        // Mostly a value that fits the key, so that many texts are valid operations.
+        let field =
+            proptest::sample::select(vec!["method", "bulkId", "path", "version", "data", "extra"])
+                .prop_flat_map(move |key| {
+                    let fitting = match key {
+                        "method" => {
+                            proptest::sample::select(vec![r#""POST""#, r#""PATCH""#, r#""DELETE""#])
+                        }
+                        "data" => proptest::sample::select(vec![
+                            r#"{"a":[1,{"b":"c"}]}"#,
+                            "{}",
+                            r#"{"s":"\"}\\"}"#,
+                            "null",
+                        ]),
+                        _ => proptest::sample::select(vec![
+                            r#""u1""#,
+                            r#""/Users""#,
+                            r#""é""#,
+                            "null",
+                        ]),
+                    };
+                    (Just(key), prop_oneof![4 => fitting, 1 => any_value()])
+                });
+        proptest::collection::vec(field, 1..6).prop_map(|fields| {
+            let members: Vec<String> = fields
+                .iter()
+                .map(|(key, value)| format!("\"{key}\":{value}"))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        })
+    }
+
+    fn mutation() -> impl Strategy<Value = (prop::sample::Index, Option<char>)> {
+        let inserted = prop_oneof![
+            Just(None),
+            proptest::sample::select(vec![
+                '{', '}', '[', ']', '"', ',', ':', '\\', ' ', '\t', '\n', 'n', 'u', '0', 'x',
+                '\u{1}', 'é',
+            ])
+            .prop_map(Some),
+        ];
+        (any::<prop::sample::Index>(), inserted)
+    }
+
+    static ACCEPTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    #[test]
+    fn the_fast_first_pass_is_exercised() {
+        the_fast_first_pass_accepts_only_what_serde_json_accepts();
+        // Not vacuous: a good share of the generated texts take the fast path.
+        assert!(ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) > 100);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever the first pass's fast reading accepts, serde_json accepts and reads alike;
+        /// everything else goes to serde_json, which words the error.
+        #[test]
+        fn the_fast_first_pass_accepts_only_what_serde_json_accepts(
+            text in operation_text(),
+            mutations in proptest::collection::vec(mutation(), 0..3),
+        ) {
+            let mut text = text;
+            for (at, inserted) in mutations {
+                let boundaries: Vec<usize> = text
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([text.len()])
+                    .collect();
+                let at = boundaries[at.index(boundaries.len())];
+                match inserted {
+                    Some(c) => text.insert(at, c),
+                    None if at < text.len() => {
+                        text.remove(at);
+                    }
+                    None => {}
+                }
+            }
+            if let Some(op) = borrow_operation(&text) {
+                ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let parsed: Result<JobOperation, _> = serde_json::from_str(&text);
+                prop_assert!(parsed.is_ok(), "accepted {:?} but serde_json says {:?}", text, parsed.err());
+                let parsed = parsed.unwrap_or_else(|_| unreachable!());
+                prop_assert_eq!(op.method, parsed.method);
+                prop_assert_eq!(op.bulk_id.as_deref(), parsed.bulk_id.as_deref());
+                prop_assert_eq!(op.path.as_deref(), parsed.path.as_deref());
+                prop_assert_eq!(op.version.as_deref(), parsed.version.as_deref());
+                prop_assert_eq!(op.data, parsed.data.as_deref().map(serde_json::value::RawValue::get));
+            }
+        }
+    }
+}

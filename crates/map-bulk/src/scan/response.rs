@@ -1,0 +1,269 @@
+//! A BulkResponse in its usual shape, read strictly.
+
+use serde_json::value::RawValue;
+
+use super::{after_colon, object_end, plain_string, skip_space, string_or_null};
+use crate::correlate::{LeanResponse, LeanResult, Status, Text};
+
+/// A BulkResponse document in its usual shape — `schemas` (strings) and `Operations`, each
+/// result with `method`, `bulkId`, `location`, `status` (a string) and `response` (an object,
+/// checked by serde_json) — read strictly; `None` for anything else, which the caller reads
+/// with serde_json (the server's answer is not trusted to be well-formed).
+pub(crate) fn scan_response(text: &str) -> Option<LeanResponse<'_>> {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(bytes, at + 1);
+    let mut operations = None;
+    let mut schemas = false;
+    loop {
+        let (key, after) = plain_string(text, at)?;
+        at = after_colon(bytes, after)?;
+        match key {
+            "schemas" if !schemas => {
+                schemas = true;
+                at = string_array_end(text, at)?;
+            }
+            "Operations" if operations.is_none() => {
+                let (results, after) = results(text, at)?;
+                operations = Some(results);
+                at = after;
+            }
+            _ => return None,
+        }
+        at = skip_space(bytes, at);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    if skip_space(bytes, at + 1) != bytes.len() {
+        return None;
+    }
+    Some(LeanResponse {
+        operations: operations?,
+    })
+}
+
+/// The index after an array of strings without escapes.
+fn string_array_end(text: &str, at: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut at = skip_space(bytes, at + 1);
+    if bytes.get(at) == Some(&b']') {
+        return Some(at + 1);
+    }
+    loop {
+        let (_, after) = plain_string(text, at)?;
+        at = skip_space(bytes, after);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b']') => return Some(at + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The results array and the index after it.
+fn results(text: &str, at: usize) -> Option<(Vec<LeanResult<'_>>, usize)> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut found = Vec::new();
+    let mut at = skip_space(bytes, at + 1);
+    if bytes.get(at) == Some(&b']') {
+        return Some((found, at + 1));
+    }
+    loop {
+        let (one, after) = result(text, at)?;
+        found.push(one);
+        at = skip_space(bytes, after);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b']') => return Some((found, at + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// One result object and the index after it.
+fn result(text: &str, at: usize) -> Option<(LeanResult<'_>, usize)> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    let mut one = LeanResult {
+        method: None,
+        bulk_id: None,
+        location: None,
+        status: None,
+        response: None,
+    };
+    let mut seen = [false; 5];
+    let mut at = skip_space(bytes, at + 1);
+    if bytes.get(at) == Some(&b'}') {
+        return Some((one, at + 1));
+    }
+    loop {
+        let (key, after) = plain_string(text, at)?;
+        at = after_colon(bytes, after)?;
+        let slot = match key {
+            "method" => 0,
+            "bulkId" => 1,
+            "location" => 2,
+            "status" => 3,
+            "response" => 4,
+            _ => return None,
+        };
+        if std::mem::replace(&mut seen[slot], true) {
+            return None;
+        }
+        if slot == 4 {
+            if bytes[at..].starts_with(b"null") {
+                at += 4;
+            } else {
+                let end = object_end(bytes, at)?;
+                one.response = Some(serde_json::from_str::<&RawValue>(&text[at..end]).ok()?);
+                at = end;
+            }
+        } else {
+            let (value, after) = string_or_null(text, at)?;
+            at = after;
+            match slot {
+                0 => one.method = value.map(Text::Borrowed),
+                1 => one.bulk_id = value.map(Text::Borrowed),
+                2 => one.location = value.map(Text::Borrowed),
+                _ => {
+                    one.status = match value {
+                        Some(status) => Some(Status(status.trim().parse().ok()?)),
+                        None => None,
+                    }
+                }
+            }
+        }
+        at = skip_space(bytes, at);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b'}') => return Some((one, at + 1)),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod response_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    static ACCEPTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    /// Results: mostly fitting values for their keys, sometimes not.
+    fn result_text() -> impl Strategy<Value = String> {
+        let field = proptest::sample::select(vec![
+            "method", "bulkId", "location", "status", "response", "other",
+        ])
+        .prop_flat_map(|key| {
+            let fitting = match key {
+                "status" => proptest::sample::select(vec![
+                    r#""201""#,
+                    r#"" 204 ""#,
+                    "404",
+                    r#""x""#,
+                    "null",
+                ]),
+                "response" => proptest::sample::select(vec![
+                    r#"{"schemas":["urn:x:Error"],"status":"409","detail":"a \"b\" }"}"#,
+                    r#"{"id":"9f2"}"#,
+                    "null",
+                    r#""text""#,
+                ]),
+                _ => proptest::sample::select(vec![
+                    r#""POST""#,
+                    r#""u1""#,
+                    r#""https://h/api/v2/Users/9f2""#,
+                    "null",
+                    "1",
+                ]),
+            };
+            (Just(key), fitting)
+        });
+        proptest::collection::vec(field, 0..5).prop_map(|fields| {
+            let members: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            format!("{{{}}}", members.join(","))
+        })
+    }
+
+    fn response_mutation() -> impl Strategy<Value = (prop::sample::Index, Option<char>)> {
+        let inserted = proptest::option::of(proptest::sample::select(vec![
+            '{', '}', '[', ']', '"', ',', ':', '\\', ' ', 'n', '1', '\u{1}', 'é',
+        ]));
+        (any::<prop::sample::Index>(), inserted)
+    }
+
+    fn document() -> impl Strategy<Value = String> {
+        (
+            proptest::collection::vec(result_text(), 0..4),
+            proptest::sample::select(vec![
+                r#""schemas":["urn:ietf:params:scim:api:messages:2.0:BulkResponse"],"#,
+                "",
+                r#""schemas":[],"#,
+                r#""totalResults":2,"#,
+            ]),
+            proptest::sample::select(vec!["Operations", "operations"]),
+        )
+            .prop_map(|(results, schemas, key)| {
+                format!("{{{schemas}\"{key}\":[{}]}}", results.join(","))
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// What the fast reading of an answer accepts, serde_json accepts and reads alike.
+        #[test]
+        fn the_fast_response_reading_accepts_only_what_serde_json_accepts(
+            text in document(),
+            mutations in proptest::collection::vec(response_mutation(), 0..3),
+        ) {
+            let mut text = text;
+            for (at, inserted) in mutations {
+                let boundaries: Vec<usize> =
+                    text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+                let at = boundaries[at.index(boundaries.len())];
+                match inserted {
+                    Some(c) => text.insert(at, c),
+                    None if at < text.len() => {
+                        text.remove(at);
+                    }
+                    None => {}
+                }
+            }
+            if let Some(fast) = scan_response(&text) {
+                ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let slow: Result<LeanResponse<'_>, _> = serde_json::from_str(&text);
+                prop_assert!(slow.is_ok(), "accepted {:?} but serde_json says {:?}", text, slow.err());
+                let slow = slow.unwrap_or_else(|_| unreachable!());
+                prop_assert_eq!(fast.operations.len(), slow.operations.len());
+                for (a, b) in fast.operations.iter().zip(&slow.operations) {
+                    prop_assert_eq!(a.method.as_deref(), b.method.as_deref());
+                    prop_assert_eq!(a.bulk_id.as_deref(), b.bulk_id.as_deref());
+                    prop_assert_eq!(a.location.as_deref(), b.location.as_deref());
+                    prop_assert_eq!(a.status.as_ref().map(|s| s.0), b.status.as_ref().map(|s| s.0));
+                    prop_assert_eq!(a.response.map(RawValue::get), b.response.map(RawValue::get));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_response_reading_is_exercised() {
+        the_fast_response_reading_accepts_only_what_serde_json_accepts();
+        assert!(ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) > 100);
+    }
+}
