@@ -1,5 +1,6 @@
 //! Any bytes as a job file (BulkRequest, JSON array or NDJSON): reading, validating and
-//! planning never panic, and a valid plan covers every operation exactly once.
+//! planning never panic, a valid plan covers every operation exactly once, and every operation
+//! of a job that validated reads with serde_json too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +17,12 @@ fuzz_target!(|data: &[u8]| {
             next = request.end();
         }
         assert_eq!(next, plan.operations);
+        // Whatever the fast first pass accepted, serde_json reads too.
+        if let Ok(operations) = map_bulk::OperationSource::operations(&mut reader) {
+            for operation in operations {
+                assert!(operation.is_ok(), "validated, but serde_json says {operation:?}");
+            }
+        }
         let _ = plan.substitutions(&mut reader);
     }
 });

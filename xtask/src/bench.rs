@@ -145,7 +145,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let _ = server.kill();
     let _ = server.wait();
 
-    let report = render(&results, &root)?;
+    let micro = criterion(&root)?;
+    let report = render(&results, &micro, &root)?;
     std::fs::write(root.join("BENCHMARKS.md"), report).map_err(|e| e.to_string())?;
     eprintln!("xtask bench: wrote BENCHMARKS.md");
     Ok(())
@@ -255,7 +256,52 @@ fn measure(
     })
 }
 
-fn render(results: &[Measured], root: &Path) -> Result<String, String> {
+/// The criterion command, short enough to run with the rest.
+const CRITERION: &str =
+    "cargo bench -p map-bulk --bench hot_paths -- --warm-up-time 1 --measurement-time 3";
+
+/// Runs the criterion micro-benchmarks and reads each one's median time from its report.
+fn criterion(root: &Path) -> Result<Vec<(String, String)>, String> {
+    eprintln!("xtask bench: {CRITERION}");
+    let mut words = CRITERION.split_whitespace().skip(1);
+    let output = Command::new(crate::cargo())
+        .args(&mut words)
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err("the criterion benchmarks failed".into());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut found = Vec::new();
+    let mut name = None;
+    for line in text.lines() {
+        if !line.starts_with(char::is_whitespace) && !line.is_empty() && !line.starts_with("Found")
+        {
+            name = Some(line.trim().to_owned());
+        } else if let (Some(current), Some(times)) = (&name, line.trim().strip_prefix("time:")) {
+            if times.contains('%') {
+                // The change against the previous run, not a time.
+                continue;
+            }
+            // `[low unit median unit high unit]`: the median.
+            let parts: Vec<&str> = times
+                .trim_matches(|c| c == ' ' || c == '[' || c == ']')
+                .split_whitespace()
+                .collect();
+            if let [_, _, median, unit, ..] = parts.as_slice() {
+                found.push((current.clone(), format!("{median} {unit}")));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err("no criterion results found".into());
+    }
+    Ok(found)
+}
+
+fn render(results: &[Measured], micro: &[(String, String)], root: &Path) -> Result<String, String> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -299,7 +345,11 @@ fn render(results: &[Measured], root: &Path) -> Result<String, String> {
         "with the range of CPU µs/op over all runs (the server shares the machine, so runs vary)."
             .into(),
     );
-    w(&mut md, "other. CPU is the client process's own user + sys time (from `wait4`); the server's is not".into());
+    w(
+        &mut md,
+        "CPU is the client process's own user + sys time (from `wait4`); the server's is not"
+            .into(),
+    );
     w(
         &mut md,
         "counted. Peak RSS is the client's `ru_maxrss`.".into(),
@@ -343,6 +393,81 @@ fn render(results: &[Measured], root: &Path) -> Result<String, String> {
         ),
     );
     w(&mut md, String::new());
+    let mapctl_large = results
+        .iter()
+        .find(|r| r.client == "mapctl" && r.operations > mapctl_small.operations);
+    let concurrent = results.iter().find(|r| r.client.contains("--concurrency"));
+    if let (Some(large), Some(concurrent)) = (mapctl_large, concurrent) {
+        let mib = |r: &Measured| r.max_rss_kib as f64 / 1024.0;
+        let verdict = |met: bool| if met { "met" } else { "**not met**" };
+        let worst_cpu = mapctl_small.cpu_us_per_op().max(large.cpu_us_per_op());
+        let growth = mib(large) / mib(mapctl_small);
+        w(
+            &mut md,
+            "## Targets (from the issue), judged from the medians above".into(),
+        );
+        w(&mut md, String::new());
+        w(&mut md, "| target | measured | |".into());
+        w(&mut md, "|---|---|---|".into());
+        w(
+            &mut md,
+            format!(
+                "| mapctl ≤ 1.5 µs CPU per operation | {:.2} µs ({}) and {:.2} µs ({}) | {} |",
+                mapctl_small.cpu_us_per_op(),
+                mapctl_small.operations,
+                large.cpu_us_per_op(),
+                large.operations,
+                verdict(worst_cpu <= 1.5)
+            ),
+        );
+        w(
+            &mut md,
+            format!(
+                "| ≥ 30x less CPU per operation than the Python peer | {ratio:.1}x | {} |",
+                verdict(ratio >= 30.0)
+            ),
+        );
+        w(
+            &mut md,
+            format!(
+                "| peak RSS ≤ 64 MiB at {} operations | {:.1} MiB | {} |",
+                large.operations,
+                mib(large),
+                verdict(mib(large) <= 64.0)
+            ),
+        );
+        w(
+            &mut md,
+            format!(
+                "| peak RSS flat from {} to {} operations (within 10%) | {:.1} → {:.1} MiB ({growth:.2}x) | {} |",
+                mapctl_small.operations,
+                large.operations,
+                mib(mapctl_small),
+                mib(large),
+                verdict(growth <= 1.1)
+            ),
+        );
+        w(
+            &mut md,
+            format!(
+                "| ≥ 200k operations/s wall with --concurrency 4 | {:.0} | {} |",
+                concurrent.ops_per_sec(),
+                verdict(concurrent.ops_per_sec() >= 200_000.0)
+            ),
+        );
+        w(&mut md, String::new());
+    }
+    w(
+        &mut md,
+        "## Micro-benchmarks (criterion, median time per iteration)".into(),
+    );
+    w(&mut md, String::new());
+    w(&mut md, "| benchmark | time |".into());
+    w(&mut md, "|---|---:|".into());
+    for (name, time) in micro {
+        w(&mut md, format!("| {name} | {time} |"));
+    }
+    w(&mut md, String::new());
     w(&mut md, "## Commands".into());
     w(&mut md, String::new());
     w(&mut md, "```sh".into());
@@ -350,6 +475,7 @@ fn render(results: &[Measured], root: &Path) -> Result<String, String> {
         &mut md,
         "cargo xtask bench            # everything below, then this file".into(),
     );
+    w(&mut md, CRITERION.into());
     let relative = |text: &str| text.replace(&format!("{}/", root.display()), "");
     w(
         &mut md,

@@ -10,9 +10,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use map_bulk::{
-    JobOperation, Limits, OperationSource, Operations, SourceError, encode_request, plan_job,
-};
+use map_bulk::{JobOperation, JobReader, Limits, encode_request, plan_job};
 use map_entities::{BulkRequestPayload, BulkResponsePayload};
 
 fn user_operation(i: u64) -> String {
@@ -21,15 +19,14 @@ fn user_operation(i: u64) -> String {
     )
 }
 
-/// A million generated operations, never all in memory.
-struct Generated(u64);
-
-impl OperationSource for Generated {
-    fn operations(&mut self) -> Result<Operations<'_>, SourceError> {
-        Ok(Box::new((0..self.0).map(|i| {
-            Ok(serde_json::from_str(&user_operation(i)).unwrap())
-        })))
+/// `count` operations as NDJSON, the way mapctl reads a file.
+fn ndjson(count: u64) -> JobReader {
+    let mut bytes = Vec::new();
+    for i in 0..count {
+        bytes.extend_from_slice(user_operation(i).as_bytes());
+        bytes.push(b'\n');
     }
+    JobReader::from_bytes(bytes)
 }
 
 fn requests(c: &mut Criterion) {
@@ -69,8 +66,9 @@ fn planning(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan");
     group.sample_size(10);
     group.throughput(Throughput::Elements(1_000_000));
-    group.bench_function("validate and plan 1,000,000 operations", |b| {
-        b.iter(|| black_box(plan_job(&mut Generated(1_000_000), Limits::default()).unwrap()))
+    let mut job = ndjson(1_000_000);
+    group.bench_function("validate and plan 1,000,000 NDJSON operations", |b| {
+        b.iter(|| black_box(plan_job(&mut job, Limits::default()).unwrap()))
     });
     group.finish();
 }

@@ -35,7 +35,6 @@ mod endpoint;
 mod engine;
 mod event;
 mod journal;
-mod json_check;
 mod outcome;
 mod plan;
 mod reader;
@@ -45,6 +44,9 @@ mod scan;
 mod second_pass;
 mod source;
 mod validate;
+
+#[cfg(fuzzing)]
+pub mod fuzzing;
 
 pub use client::{BulkAnswer, BulkClient, BulkError};
 pub use encode::encode_request;
