@@ -120,6 +120,51 @@ fn string_or_null(text: &str, at: usize) -> Option<(Option<&str>, usize)> {
     Some((Some(value), after))
 }
 
+/// Where a scan goes after a member of an object or an element of an array.
+pub(super) enum Next {
+    /// A comma: the next member starts here.
+    Member(usize),
+    /// The container closed; it ends here.
+    Closed(usize),
+}
+
+/// After a member (at `at`, spaces allowed): a comma, or `close`; `None` for anything else.
+#[inline]
+pub(super) fn next_member(bytes: &[u8], at: usize, close: u8) -> Option<Next> {
+    let at = skip_space(bytes, at);
+    match *bytes.get(at)? {
+        b',' => Some(Next::Member(skip_space(bytes, at + 1))),
+        byte if byte == close => Some(Next::Closed(at + 1)),
+        _ => None,
+    }
+}
+
+/// Whether only spaces follow `at`.
+pub(super) fn only_space_after(bytes: &[u8], at: usize) -> bool {
+    skip_space(bytes, at) == bytes.len()
+}
+
+/// Applies `mutations` to `text` (property tests): insert the character at the chosen
+/// character boundary, or remove the character there.
+#[cfg(test)]
+pub(super) fn mutate(text: &mut String, mutations: Vec<(proptest::sample::Index, Option<char>)>) {
+    for (at, inserted) in mutations {
+        let boundaries: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
+        let at = boundaries[at.index(boundaries.len())];
+        match inserted {
+            Some(c) => text.insert(at, c),
+            None if at < text.len() => {
+                text.remove(at);
+            }
+            None => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,9 @@ use std::borrow::Cow;
 
 use map_entities::BulkMethod;
 
-use super::{is_json_object, object_end, plain_string, skip_space};
+use super::{
+    Next, is_json_object, next_member, object_end, only_space_after, plain_string, skip_space,
+};
 use crate::source::OperationRef;
 
 /// The fields of one operation, borrowed from its text.
@@ -88,15 +90,18 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
                 }
                 _ => return None,
             }
-            at = skip_space(bytes, at);
-            match bytes.get(at) {
-                Some(b',') => at = skip_space(bytes, at + 1),
-                Some(b'}') => break,
-                _ => return None,
+            match next_member(bytes, at, b'}')? {
+                Next::Member(next) => at = next,
+                Next::Closed(end) => {
+                    at = end;
+                    break;
+                }
             }
         }
+    } else {
+        at += 1;
     }
-    if skip_space(bytes, at + 1) != bytes.len() {
+    if !only_space_after(bytes, at) {
         return None;
     }
     scanned.method = method?;
@@ -350,21 +355,7 @@ mod first_pass_properties {
             mutations in proptest::collection::vec(mutation(), 0..3),
         ) {
             let mut text = text;
-            for (at, inserted) in mutations {
-                let boundaries: Vec<usize> = text
-                    .char_indices()
-                    .map(|(i, _)| i)
-                    .chain([text.len()])
-                    .collect();
-                let at = boundaries[at.index(boundaries.len())];
-                match inserted {
-                    Some(c) => text.insert(at, c),
-                    None if at < text.len() => {
-                        text.remove(at);
-                    }
-                    None => {}
-                }
-            }
+            super::super::mutate(&mut text, mutations);
             if let Some(op) = borrow_operation(&text) {
                 ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let parsed: Result<JobOperation, _> = serde_json::from_str(&text);

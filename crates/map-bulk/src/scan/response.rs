@@ -2,7 +2,10 @@
 
 use serde_json::value::RawValue;
 
-use super::{after_colon, object_end, plain_string, skip_space, string_or_null};
+use super::{
+    Next, after_colon, next_member, object_end, only_space_after, plain_string, skip_space,
+    string_or_null,
+};
 use crate::correlate::{LeanResponse, LeanResult, Status, Text};
 
 /// A BulkResponse document in its usual shape — `schemas` (strings) and `Operations`, each
@@ -33,15 +36,15 @@ pub(crate) fn scan_response(text: &str) -> Option<LeanResponse<'_>> {
             }
             _ => return None,
         }
-        at = skip_space(bytes, at);
-        match bytes.get(at) {
-            Some(b',') => at = skip_space(bytes, at + 1),
-            Some(b'}') => break,
-            _ => return None,
+        match next_member(bytes, at, b'}')? {
+            Next::Member(next) => at = next,
+            Next::Closed(end) => {
+                if !only_space_after(bytes, end) {
+                    return None;
+                }
+                break;
+            }
         }
-    }
-    if skip_space(bytes, at + 1) != bytes.len() {
-        return None;
     }
     Some(LeanResponse {
         operations: operations?,
@@ -60,11 +63,9 @@ fn string_array_end(text: &str, at: usize) -> Option<usize> {
     }
     loop {
         let (_, after) = plain_string(text, at)?;
-        at = skip_space(bytes, after);
-        match bytes.get(at) {
-            Some(b',') => at = skip_space(bytes, at + 1),
-            Some(b']') => return Some(at + 1),
-            _ => return None,
+        match next_member(bytes, after, b']')? {
+            Next::Member(next) => at = next,
+            Next::Closed(end) => return Some(end),
         }
     }
 }
@@ -83,11 +84,9 @@ fn results(text: &str, at: usize) -> Option<(Vec<LeanResult<'_>>, usize)> {
     loop {
         let (one, after) = result(text, at)?;
         found.push(one);
-        at = skip_space(bytes, after);
-        match bytes.get(at) {
-            Some(b',') => at = skip_space(bytes, at + 1),
-            Some(b']') => return Some((found, at + 1)),
-            _ => return None,
+        match next_member(bytes, after, b']')? {
+            Next::Member(next) => at = next,
+            Next::Closed(end) => return Some((found, end)),
         }
     }
 }
@@ -147,11 +146,9 @@ fn result(text: &str, at: usize) -> Option<(LeanResult<'_>, usize)> {
                 }
             }
         }
-        at = skip_space(bytes, at);
-        match bytes.get(at) {
-            Some(b',') => at = skip_space(bytes, at + 1),
-            Some(b'}') => return Some((one, at + 1)),
-            _ => return None,
+        match next_member(bytes, at, b'}')? {
+            Next::Member(next) => at = next,
+            Next::Closed(end) => return Some((one, end)),
         }
     }
 }
@@ -232,18 +229,7 @@ mod response_properties {
             mutations in proptest::collection::vec(response_mutation(), 0..3),
         ) {
             let mut text = text;
-            for (at, inserted) in mutations {
-                let boundaries: Vec<usize> =
-                    text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
-                let at = boundaries[at.index(boundaries.len())];
-                match inserted {
-                    Some(c) => text.insert(at, c),
-                    None if at < text.len() => {
-                        text.remove(at);
-                    }
-                    None => {}
-                }
-            }
+            super::super::mutate(&mut text, mutations);
             if let Some(fast) = scan_response(&text) {
                 ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let slow: Result<LeanResponse<'_>, _> = serde_json::from_str(&text);
