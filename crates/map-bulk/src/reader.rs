@@ -155,7 +155,9 @@ impl JobReader {
 
     fn read_whole(&self) -> Result<Vec<u8>, SourceError> {
         let mut bytes = Vec::new();
-        self.open()?.read_to_end(&mut bytes).map_err(io_error)?;
+        self.open_unbuffered()?
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
         Ok(bytes)
     }
 }
