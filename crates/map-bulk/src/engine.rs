@@ -275,7 +275,9 @@ impl Engine {
             Some(hashes) => match source.texts() {
                 Some(texts) => SecondPass::Texts {
                     texts: texts.map_err(JobInputError::Source)?,
-                    hashes,
+                    hashes: hashes
+                        .into_reader()
+                        .map_err(|e| JobInputError::TempFile(e.to_string()))?,
                 },
                 None => {
                     return Err(JobInputError::Source(SourceError {
@@ -290,7 +292,7 @@ impl Engine {
         for (number, planned) in plan.requests.iter().enumerate() {
             let mut batch = Vec::with_capacity(planned.count as usize);
             for index in planned.first..planned.end() {
-                match operations.next(index) {
+                match operations.next() {
                     Some(Ok(op)) => batch.push((index, op)),
                     Some(Err(message)) => driver.settle_unread(index, message),
                     None => driver.settle_unread(

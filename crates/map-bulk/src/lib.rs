@@ -43,6 +43,7 @@ mod retry;
 mod scan;
 mod second_pass;
 mod source;
+mod spill;
 mod validate;
 
 #[cfg(fuzzing)]

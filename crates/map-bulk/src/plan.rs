@@ -132,10 +132,12 @@ impl Plan {
     }
 }
 
-/// Packs operations of `sizes` greedily in order. Each of `spans` (sorted, disjoint,
-/// inclusive) must stay within one request; a span that cannot is reported to `problem`.
+/// Packs `operations` operations, whose encoded sizes `sizes` yields in order, greedily.
+/// Each of `spans` (sorted, disjoint, inclusive) must stay within one request; a span that
+/// cannot is reported to `problem`. Sizes are read once, in order, and not kept.
 pub(crate) fn plan_requests(
-    sizes: &[u32],
+    sizes: impl IntoIterator<Item = u32>,
+    operations: u64,
     spans: &[(u64, u64)],
     limits: Limits,
     problem: &mut dyn FnMut(u64, u64, &str),
@@ -144,8 +146,9 @@ pub(crate) fn plan_requests(
     let max_bytes = limits.operation_bytes() as u64;
     let mut plan = Plan {
         requests: Vec::new(),
-        operations: sizes.len() as u64,
+        operations,
     };
+    let mut sizes = sizes.into_iter();
     let mut current = PlannedRequest {
         first: 0,
         count: 0,
@@ -162,9 +165,10 @@ pub(crate) fn plan_requests(
             _ => index,
         };
         let group_count = group_end - index + 1;
-        let group_bytes: u64 = sizes[index as usize..=group_end as usize]
-            .iter()
-            .map(|&s| u64::from(s))
+        let group_bytes: u64 = sizes
+            .by_ref()
+            .take((group_count) as usize)
+            .map(u64::from)
             .sum();
         if group_count > 1 && (group_count > max_operations || group_bytes > max_bytes) {
             problem(
@@ -213,9 +217,9 @@ mod tests {
     #[test]
     fn packs_greedily_by_count_and_bytes() {
         let mut none = |_: u64, _: u64, m: &str| panic!("{m}");
-        let plan = plan_requests(&[10; 7], &[], limits(3, 1000), &mut none);
+        let plan = plan_requests([10; 7], 7, &[], limits(3, 1000), &mut none);
         assert_eq!(runs(&plan), [(0, 3), (3, 3), (6, 1)]);
-        let plan = plan_requests(&[40, 40, 40, 10, 50], &[], limits(10, 100), &mut none);
+        let plan = plan_requests([40, 40, 40, 10, 50], 5, &[], limits(10, 100), &mut none);
         assert_eq!(runs(&plan), [(0, 2), (2, 3)]);
     }
 
@@ -223,10 +227,10 @@ mod tests {
     fn spans_are_never_cut() {
         let mut none = |_: u64, _: u64, m: &str| panic!("{m}");
         // Operations 2..=4 reference each other: they move together to the next request.
-        let plan = plan_requests(&[10; 6], &[(2, 4)], limits(4, 1000), &mut none);
+        let plan = plan_requests([10; 6], 6, &[(2, 4)], limits(4, 1000), &mut none);
         assert_eq!(runs(&plan), [(0, 2), (2, 4)]);
         let mut reported = Vec::new();
-        let plan = plan_requests(&[10; 6], &[(0, 5)], limits(4, 1000), &mut |a, b, _| {
+        let plan = plan_requests([10; 6], 6, &[(0, 5)], limits(4, 1000), &mut |a, b, _| {
             reported.push((a, b))
         });
         assert_eq!(reported, [(0, 5)]);

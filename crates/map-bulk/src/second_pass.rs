@@ -8,6 +8,7 @@ use map_entities::BulkMethod;
 
 use crate::scan::scan_operation;
 use crate::source::{JobOperation, OperationTexts, Operations};
+use crate::spill::SpoolReader;
 use crate::validate::text_hash;
 
 /// One operation as the second pass read it, its data as JSON text.
@@ -70,13 +71,14 @@ pub(crate) enum SecondPass<'a> {
     /// Texts checked against the first pass's hashes.
     Texts {
         texts: OperationTexts<'a>,
-        hashes: Vec<u32>,
+        /// The first pass's hashes, one per operation, read in step with the texts.
+        hashes: SpoolReader<u32>,
     },
 }
 
 impl SecondPass<'_> {
-    /// The operation at `index` (the next one), or why it cannot be sent; `None` at the end.
-    pub(crate) fn next(&mut self, index: u64) -> Option<Result<ReadOp, String>> {
+    /// The next operation, or why it cannot be sent; `None` at the end.
+    pub(crate) fn next(&mut self) -> Option<Result<ReadOp, String>> {
         match self {
             SecondPass::Parsed(operations) => Some(
                 operations
@@ -89,11 +91,18 @@ impl SecondPass<'_> {
                     Ok(text) => text,
                     Err(error) => return Some(Err(format!("could not be read again: {error}"))),
                 };
-                let expected = usize::try_from(index).ok().and_then(|i| hashes.get(i));
-                if expected != Some(&text_hash(&text)) {
-                    return Some(Err(
-                        "the input changed since it was validated; not sent".to_owned()
-                    ));
+                match hashes.next() {
+                    Some(Ok(expected)) if expected == text_hash(&text) => {}
+                    Some(Err(error)) => {
+                        return Some(Err(format!(
+                            "its hash from the first pass could not be read back: {error}; not sent"
+                        )));
+                    }
+                    Some(Ok(_)) | None => {
+                        return Some(Err(
+                            "the input changed since it was validated; not sent".to_owned()
+                        ));
+                    }
                 }
                 Some(
                     ReadOp::from_text(text)

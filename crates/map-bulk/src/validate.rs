@@ -1,9 +1,10 @@
 //! The first pass over a job: every operation checked, every problem listed with its index,
 //! and the plan of requests made — before anything is sent.
 //!
-//! Memory stays small for large jobs: bulkIds are kept as 64-bit hashes in sorted vectors
-//! (a hash collision triggers an exact re-check), and only operations' sizes (4 bytes each)
-//! and the references themselves are kept.
+//! Memory stays flat for large jobs: bulkIds are kept as 64-bit hashes (a hash collision
+//! triggers an exact re-check), and they, each operation's size and its text's hash go to
+//! temporary files past a bound ([`crate::spill`]). Only the references themselves are kept
+//! in memory, one per `bulkId:` reference.
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -14,6 +15,7 @@ use crate::encode::{ENVELOPE_RESERVE, OperationParts, operation_size};
 use crate::plan::{Plan, plan_requests};
 use crate::reference::{normalize_path, references};
 use crate::source::{OperationSource, SourceError};
+use crate::spill::{Definition, Definitions, IN_MEMORY_RECORDS, Spool};
 
 /// A substituted id may be longer than the `bulkId:X` it replaces; each reference is counted
 /// this much larger when packing requests.
@@ -105,14 +107,14 @@ impl fmt::Display for ValidationError {
 impl std::error::Error for ValidationError {}
 
 /// What the second pass needs from the first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct JobIndex {
     /// Hashes of every bulkId some operation references, sorted: only these created ids are
     /// remembered while sending.
     pub(crate) referenced: Vec<u64>,
     /// A hash of each operation's text, when the source lent every text: the second pass
     /// checks the texts it re-reads against these.
-    pub(crate) text_hashes: Option<Vec<u32>>,
+    pub(crate) text_hashes: Option<Spool<u32>>,
 }
 
 impl JobIndex {
@@ -131,17 +133,6 @@ pub(crate) fn text_hash(text: &str) -> u32 {
 
 pub(crate) fn hash(text: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(0x6d61_702d_7273).hash_one(text)
-}
-
-/// A POST's bulkId: where it is and what it creates.
-#[derive(Debug, Clone, Copy)]
-struct Definition {
-    hash: u64,
-    /// The operation's index; 32 bits keep a million definitions at 16 MB (jobs of more than
-    /// 4,294,967,295 operations are refused).
-    index: u32,
-    kind: Option<ResourceKind>,
-    is_post: bool,
 }
 
 /// A reference from one operation to a bulkId.
@@ -193,14 +184,21 @@ pub(crate) fn validate(
         listed: Vec::new(),
         total: 0,
     };
-    let mut definitions: Vec<Definition> = Vec::new();
+    let mut definitions = Definitions::default();
     let mut refs: Vec<Reference> = Vec::new();
-    let mut sizes: Vec<u32> = Vec::new();
+    let mut sizes: Spool<u32> = Spool::new(IN_MEMORY_RECORDS);
     let mut total = 0u64;
 
     // Whether the input failed to read partway (it is then refused whole).
     let mut fatal: Option<SourceError> = None;
-    let mut text_hashes: Option<Vec<u32>> = Some(Vec::new());
+    // Whether what is kept for later could not be written to a temporary file.
+    let mut spill_error: Option<std::io::Error> = None;
+    let mut kept = |result: std::io::Result<()>| {
+        if let Err(error) = result {
+            spill_error.get_or_insert(error);
+        }
+    };
+    let mut text_hashes: Option<Spool<u32>> = Some(Spool::new(IN_MEMORY_RECORDS));
     source
         .visit(&mut |item| {
         if fatal.is_some() {
@@ -220,13 +218,13 @@ pub(crate) fn validate(
                     error.line,
                     error.message,
                 );
-                sizes.push(0);
+                kept(sizes.push(0));
                 text_hashes = None;
                 return;
             }
         };
         match (&mut text_hashes, op.text) {
-            (Some(hashes), Some(text)) => hashes.push(text_hash(text)),
+            (Some(hashes), Some(text)) => kept(hashes.push(text_hash(text))),
             _ => text_hashes = None,
         }
         let mut problem = |message: String| problems.push(Some(index), None, message);
@@ -242,12 +240,12 @@ pub(crate) fn validate(
             (Some(bulk_id), _) if bulk_id.is_empty() => {
                 problem("bulkId must not be empty".to_owned())
             }
-            (Some(bulk_id), method) => definitions.push(Definition {
+            (Some(bulk_id), method) => kept(definitions.push(Definition {
                 hash: hash(bulk_id),
                 index: u32::try_from(index).unwrap_or(u32::MAX),
                 kind: target.as_ref().map(|t| t.kind),
                 is_post: method == BulkMethod::Post,
-            }),
+            })),
             (None, _) => {}
         }
         match (op.data, op.method) {
@@ -302,11 +300,14 @@ pub(crate) fn validate(
                 limits.operation_bytes()
             ));
         }
-        sizes.push(u32::try_from(size).unwrap_or(u32::MAX));
+        kept(sizes.push(u32::try_from(size).unwrap_or(u32::MAX)));
             })
         .map_err(JobInputError::Source)?;
     if let Some(error) = fatal {
         return Err(JobInputError::Source(error));
+    }
+    if let Some(error) = spill_error {
+        return Err(JobInputError::TempFile(error.to_string()));
     }
     if total == 0 {
         problems.push(None, None, "the job has no operations".to_owned());
@@ -322,56 +323,57 @@ pub(crate) fn validate(
         );
     }
 
-    // Unstable sort: no buffer as large as the vector itself; (hash, index) pairs are distinct.
-    definitions.sort_unstable_by_key(|d| (d.hash, d.index));
-    check_duplicates(source, &definitions, &mut problems)?;
-
+    // Each group holds every definition of a range of hashes: duplicates and the definition
+    // a reference names are found within one group.
+    refs.sort_unstable_by_key(|r| r.hash);
+    let mut suspects: Vec<u64> = Vec::new();
     let mut spans: Vec<(u64, u64)> = Vec::new();
-    for reference in &refs {
-        let first = definitions.partition_point(|d| d.hash < reference.hash);
-        let definition = definitions[first..]
-            .iter()
-            .take_while(|d| d.hash == reference.hash)
-            .find(|d| d.is_post);
-        let name = &reference.name;
-        match definition {
-            None => problems.push(
-                Some(reference.from),
-                None,
-                format!("bulkId:{name} is not defined by a POST of this job"),
-            ),
-            Some(d) if u64::from(d.index) == reference.from => problems.push(
-                Some(reference.from),
-                None,
-                format!("bulkId:{name} refers to the operation itself"),
-            ),
-            Some(d) => {
-                if let (Some(expected), Some(kind)) = (reference.path_kind, d.kind) {
-                    if expected != kind {
-                        problems.push(
-                            Some(reference.from),
-                            None,
-                            format!(
-                                "the path refers to bulkId:{name}, which creates a {kind:?} (operation {}), not a {expected:?}",
-                                u64::from(d.index)
-                            ),
-                        );
-                    }
-                }
-                if u64::from(d.index) > reference.from {
-                    spans.push((reference.from, u64::from(d.index)));
-                }
-            }
+    let mut unresolved = refs.as_slice();
+    for group in definitions.into_groups() {
+        let (range, mut group) = group.map_err(|e| JobInputError::TempFile(e.to_string()))?;
+        group.sort_unstable_by_key(|d| (d.hash, d.index));
+        suspects.extend(
+            group
+                .windows(2)
+                .filter(|pair| pair[0].hash == pair[1].hash)
+                .map(|pair| pair[0].hash),
+        );
+        let in_range = unresolved.partition_point(|r| r.hash <= *range.end());
+        let (here, rest) = unresolved.split_at(in_range);
+        unresolved = rest;
+        for reference in here {
+            let first = group.partition_point(|d| d.hash < reference.hash);
+            let definition = group[first..]
+                .iter()
+                .take_while(|d| d.hash == reference.hash)
+                .find(|d| d.is_post);
+            resolve(reference, definition, &mut problems, &mut spans);
         }
     }
+    check_duplicates(source, suspects, &mut problems)?;
     let spans = merge_spans(spans);
-    let plan = plan_requests(&sizes, &spans, limits, &mut |first, last, message| {
-        problems.push(
-            Some(first),
-            None,
-            format!("operations {first} to {last} {message}"),
-        )
-    });
+    let operations = sizes.len();
+    let mut unreadable: Option<std::io::Error> = None;
+    let sizes = sizes
+        .into_reader()
+        .map_err(|e| JobInputError::TempFile(e.to_string()))?
+        .map_while(|size| size.map_err(|e| unreadable = Some(e)).ok());
+    let plan = plan_requests(
+        sizes,
+        operations,
+        &spans,
+        limits,
+        &mut |first, last, message| {
+            problems.push(
+                Some(first),
+                None,
+                format!("operations {first} to {last} {message}"),
+            )
+        },
+    );
+    if let Some(error) = unreadable {
+        return Err(JobInputError::TempFile(error.to_string()));
+    }
     problems.listed.sort_by_key(|p| p.index.unwrap_or(u64::MAX));
     if problems.total > 0 {
         return Err(JobInputError::Invalid(ValidationError {
@@ -389,6 +391,48 @@ pub(crate) fn validate(
             text_hashes,
         },
     ))
+}
+
+/// Checks `reference` against the POST that defines its bulkId (`definition`, if any); a
+/// reference to a later operation adds the span the two must share a request in.
+fn resolve(
+    reference: &Reference,
+    definition: Option<&Definition>,
+    problems: &mut Problems,
+    spans: &mut Vec<(u64, u64)>,
+) {
+    let name = &reference.name;
+    let Some(definition) = definition else {
+        problems.push(
+            Some(reference.from),
+            None,
+            format!("bulkId:{name} is not defined by a POST of this job"),
+        );
+        return;
+    };
+    let defined_by = u64::from(definition.index);
+    if defined_by == reference.from {
+        problems.push(
+            Some(reference.from),
+            None,
+            format!("bulkId:{name} refers to the operation itself"),
+        );
+        return;
+    }
+    if let (Some(expected), Some(kind)) = (reference.path_kind, definition.kind) {
+        if expected != kind {
+            problems.push(
+                Some(reference.from),
+                None,
+                format!(
+                    "the path refers to bulkId:{name}, which creates a {kind:?} (operation {defined_by}), not a {expected:?}"
+                ),
+            );
+        }
+    }
+    if defined_by > reference.from {
+        spans.push((reference.from, defined_by));
+    }
 }
 
 /// How deeply arrays and objects nest in a JSON text (strings are skipped).
@@ -443,17 +487,13 @@ fn merge_spans(mut spans: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 /// Equal hashes are duplicates or (very rarely) collisions: re-read the job to tell, exactly.
 fn check_duplicates(
     source: &mut dyn OperationSource,
-    definitions: &[Definition],
+    mut suspects: Vec<u64>,
     problems: &mut Problems,
 ) -> Result<(), JobInputError> {
-    let mut suspects: Vec<u64> = definitions
-        .windows(2)
-        .filter(|pair| pair[0].hash == pair[1].hash)
-        .map(|pair| pair[0].hash)
-        .collect();
     if suspects.is_empty() {
         return Ok(());
     }
+    suspects.sort_unstable();
     suspects.dedup();
     let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for (index, item) in source
@@ -490,4 +530,8 @@ pub enum JobInputError {
     /// The input could not be read at all.
     #[error("{0}")]
     Source(SourceError),
+    /// What the first pass keeps of a large job could not be written to, or read back from,
+    /// a temporary file (in the system's temporary directory, `TMPDIR` on Unix).
+    #[error("could not keep the job's index in a temporary file: {0}")]
+    TempFile(String),
 }

@@ -1,0 +1,331 @@
+//! What the first pass keeps for later, held in memory while a job is small and written to
+//! anonymous temporary files past a bound, so that memory stays flat however large the job.
+//!
+//! Two shapes are needed:
+//!
+//! - [`Spool`]: one fixed-size record per operation (its encoded size, its text's hash),
+//!   written once in order and read back once in order.
+//! - [`Definitions`]: the bulkId definitions, which must be checked against each other and
+//!   against every reference. Past the bound they are split by the top bits of their hash into
+//!   [`PARTITIONS`] files, and read back one partition at a time: equal hashes always meet in
+//!   the same partition, and partitions come back in ascending hash order.
+//!
+//! The files are created with [`tempfile::tempfile`] (no name; the system removes them when
+//! they are closed, even if the process is killed).
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::marker::PhantomData;
+use std::ops::RangeInclusive;
+
+use map_entities::ResourceKind;
+
+/// Records kept in memory before a spool or the definitions go to temporary files:
+/// 1 MiB of definitions, 256 KiB of a `u32` spool.
+pub(crate) const IN_MEMORY_RECORDS: usize = 1 << 16;
+
+/// The files spilled definitions are split into by the top bits of their hash; one of them is
+/// read back at a time.
+pub(crate) const PARTITIONS: usize = 64;
+const PARTITION_BITS: u32 = PARTITIONS.trailing_zeros();
+
+/// A record of fixed size, as it is written to a temporary file.
+pub(crate) trait Record: Sized {
+    /// Its size in bytes.
+    const SIZE: usize;
+    /// Writes it to `out` (`SIZE` bytes).
+    fn encode(&self, out: &mut [u8]);
+    /// Reads it from `bytes` (`SIZE` bytes).
+    fn decode(bytes: &[u8]) -> Self;
+}
+
+impl Record for u32 {
+    const SIZE: usize = 4;
+
+    fn encode(&self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_le_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        let mut word = [0; 4];
+        word.copy_from_slice(bytes);
+        u32::from_le_bytes(word)
+    }
+}
+
+/// Records written once in order and read back once in order; past `bound` records they live
+/// in a temporary file.
+#[derive(Debug)]
+pub(crate) struct Spool<T> {
+    memory: Vec<T>,
+    file: Option<BufWriter<File>>,
+    len: u64,
+    bound: usize,
+}
+
+impl<T: Record> Spool<T> {
+    /// A spool that keeps up to `bound` records in memory.
+    pub(crate) fn new(bound: usize) -> Self {
+        Spool {
+            memory: Vec::new(),
+            file: None,
+            len: 0,
+            bound,
+        }
+    }
+
+    /// How many records were pushed.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Appends `record`.
+    pub(crate) fn push(&mut self, record: T) -> io::Result<()> {
+        self.len += 1;
+        if let Some(file) = &mut self.file {
+            return write_record(file, &record);
+        }
+        self.memory.push(record);
+        if self.memory.len() > self.bound {
+            let mut file = BufWriter::with_capacity(8 * 1024, tempfile::tempfile()?);
+            for record in std::mem::take(&mut self.memory) {
+                write_record(&mut file, &record)?;
+            }
+            self.file = Some(file);
+        }
+        Ok(())
+    }
+
+    /// The records, in the order they were pushed.
+    pub(crate) fn into_reader(self) -> io::Result<SpoolReader<T>> {
+        Ok(match self.file {
+            None => SpoolReader::Memory(self.memory.into_iter()),
+            Some(file) => {
+                let mut file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+                file.rewind()?;
+                SpoolReader::File {
+                    file: BufReader::with_capacity(64 * 1024, file),
+                    remaining: self.len,
+                    record: PhantomData,
+                }
+            }
+        })
+    }
+
+    /// Every record, in memory.
+    pub(crate) fn into_vec(self) -> io::Result<Vec<T>> {
+        if self.file.is_none() {
+            return Ok(self.memory);
+        }
+        let mut records = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
+        for record in self.into_reader()? {
+            records.push(record?);
+        }
+        Ok(records)
+    }
+}
+
+fn write_record<T: Record>(file: &mut BufWriter<File>, record: &T) -> io::Result<()> {
+    let mut bytes = [0u8; 32];
+    let bytes = &mut bytes[..T::SIZE];
+    record.encode(bytes);
+    file.write_all(bytes)
+}
+
+/// A [`Spool`]'s records, read back in order.
+#[derive(Debug)]
+pub(crate) enum SpoolReader<T> {
+    /// They never left memory.
+    Memory(std::vec::IntoIter<T>),
+    /// They are read from the temporary file.
+    File {
+        file: BufReader<File>,
+        remaining: u64,
+        record: PhantomData<T>,
+    },
+}
+
+impl<T: Record> Iterator for SpoolReader<T> {
+    type Item = io::Result<T>;
+
+    fn next(&mut self) -> Option<io::Result<T>> {
+        match self {
+            SpoolReader::Memory(records) => records.next().map(Ok),
+            SpoolReader::File {
+                file, remaining, ..
+            } => {
+                if *remaining == 0 {
+                    return None;
+                }
+                *remaining -= 1;
+                let mut bytes = [0u8; 32];
+                let bytes = &mut bytes[..T::SIZE];
+                Some(file.read_exact(bytes).map(|()| T::decode(bytes)))
+            }
+        }
+    }
+}
+
+/// A bulkId carried by an operation: where it is and what it creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Definition {
+    /// The bulkId's 64-bit hash.
+    pub(crate) hash: u64,
+    /// The operation's index (jobs of more than 4,294,967,295 operations are refused).
+    pub(crate) index: u32,
+    /// The kind of resource its path names, if the path is valid.
+    pub(crate) kind: Option<ResourceKind>,
+    /// Whether the operation is a POST (only a POST's bulkId can be referenced).
+    pub(crate) is_post: bool,
+}
+
+impl Record for Definition {
+    const SIZE: usize = 14;
+
+    fn encode(&self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.hash.to_le_bytes());
+        out[8..12].copy_from_slice(&self.index.to_le_bytes());
+        out[12] = match self.kind {
+            None => 0,
+            Some(ResourceKind::User) => 1,
+            Some(ResourceKind::Group) => 2,
+            Some(ResourceKind::Service) => 3,
+            Some(ResourceKind::Error) => 4,
+        };
+        out[13] = u8::from(self.is_post);
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        let mut hash = [0; 8];
+        hash.copy_from_slice(&bytes[..8]);
+        Definition {
+            hash: u64::from_le_bytes(hash),
+            index: u32::decode(&bytes[8..12]),
+            kind: match bytes[12] {
+                1 => Some(ResourceKind::User),
+                2 => Some(ResourceKind::Group),
+                3 => Some(ResourceKind::Service),
+                4 => Some(ResourceKind::Error),
+                _ => None,
+            },
+            is_post: bytes[13] != 0,
+        }
+    }
+}
+
+/// Every bulkId definition of a job, read back in groups that each hold every definition
+/// of a range of hashes.
+#[derive(Debug, Default)]
+pub(crate) struct Definitions {
+    memory: Vec<Definition>,
+    partitions: Vec<Spool<Definition>>,
+}
+
+impl Definitions {
+    /// Adds `definition`.
+    pub(crate) fn push(&mut self, definition: Definition) -> io::Result<()> {
+        if !self.partitions.is_empty() {
+            return self.partitions[partition(definition.hash)].push(definition);
+        }
+        self.memory.push(definition);
+        if self.memory.len() > IN_MEMORY_RECORDS {
+            self.partitions = (0..PARTITIONS).map(|_| Spool::new(0)).collect();
+            for definition in std::mem::take(&mut self.memory) {
+                self.partitions[partition(definition.hash)].push(definition)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The definitions in groups, in ascending order of the hash ranges they cover; each group
+    /// holds every definition whose hash is in its range, in no particular order.
+    pub(crate) fn into_groups(
+        self,
+    ) -> impl Iterator<Item = io::Result<(RangeInclusive<u64>, Vec<Definition>)>> {
+        let memory = (self.partitions.is_empty()).then_some(Ok((0..=u64::MAX, self.memory)));
+        let spilled = self
+            .partitions
+            .into_iter()
+            .enumerate()
+            .map(|(number, spool)| {
+                let first = (number as u64) << (64 - PARTITION_BITS);
+                let last = first | (u64::MAX >> PARTITION_BITS);
+                spool.into_vec().map(|group| (first..=last, group))
+            });
+        memory.into_iter().chain(spilled)
+    }
+}
+
+fn partition(hash: u64) -> usize {
+    (hash >> (64 - PARTITION_BITS)) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spool_reads_back_what_was_pushed_in_memory_and_from_its_file() {
+        for bound in [0, 3, 1000] {
+            let mut spool = Spool::new(bound);
+            for value in 0..100u32 {
+                spool.push(value.wrapping_mul(2_654_435_761)).unwrap();
+            }
+            assert_eq!(spool.len(), 100);
+            assert_eq!(spool.file.is_some(), bound < 100, "bound {bound}");
+            let read: Vec<u32> = spool.into_reader().unwrap().map(Result::unwrap).collect();
+            let expected: Vec<u32> = (0..100u32).map(|v| v.wrapping_mul(2_654_435_761)).collect();
+            assert_eq!(read, expected, "bound {bound}");
+        }
+    }
+
+    #[test]
+    fn spilled_definitions_come_back_whole_and_grouped_by_ascending_hash_range() {
+        let kinds = [
+            None,
+            Some(ResourceKind::User),
+            Some(ResourceKind::Group),
+            Some(ResourceKind::Service),
+            Some(ResourceKind::Error),
+        ];
+        let count = IN_MEMORY_RECORDS as u32 + 1000;
+        let definition = |index: u32| Definition {
+            hash: u64::from(index).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            index,
+            kind: kinds[index as usize % kinds.len()],
+            is_post: index % 3 != 0,
+        };
+        let mut definitions = Definitions::default();
+        for index in 0..count {
+            definitions.push(definition(index)).unwrap();
+        }
+        assert_eq!(definitions.partitions.len(), PARTITIONS);
+        let mut seen = Vec::new();
+        let mut previous_end: Option<u64> = None;
+        for group in definitions.into_groups() {
+            let (range, group) = group.unwrap();
+            assert_eq!(previous_end.map_or(0, |end| end + 1), *range.start());
+            previous_end = Some(*range.end());
+            assert!(group.iter().all(|d| range.contains(&d.hash)));
+            seen.extend(group);
+        }
+        assert_eq!(previous_end, Some(u64::MAX));
+        seen.sort_by_key(|d| d.index);
+        assert_eq!(seen, (0..count).map(definition).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn definitions_within_the_bound_stay_in_one_group_in_memory() {
+        let mut definitions = Definitions::default();
+        let one = Definition {
+            hash: 7,
+            index: 0,
+            kind: Some(ResourceKind::User),
+            is_post: true,
+        };
+        definitions.push(one).unwrap();
+        assert!(definitions.partitions.is_empty());
+        let groups: Vec<_> = definitions.into_groups().map(Result::unwrap).collect();
+        assert_eq!(groups, [(0..=u64::MAX, vec![one])]);
+    }
+}
