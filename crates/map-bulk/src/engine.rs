@@ -884,7 +884,7 @@ fn classify(
     };
     match status {
         // One vectorised UTF-8 check, then serde_json borrows strings without re-checking.
-        200 => match std::str::from_utf8(&answer.body)
+        200 => match crate::scan::utf8(&answer.body)
             .map_err(|e| e.to_string())
             .and_then(|text| LeanResponse::read(text).map_err(|e| e.to_string()))
         {

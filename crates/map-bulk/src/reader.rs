@@ -417,7 +417,7 @@ impl NdjsonLines {
         let bytes = if line == 1 { strip_bom(bytes) } else { bytes };
         // One vectorised UTF-8 check of the line is cheaper than serde_json checking each
         // string of it.
-        Some(match std::str::from_utf8(bytes) {
+        Some(match crate::scan::utf8(bytes) {
             Ok(text) => Ok((text, index, line)),
             Err(e) => Err(SourceError {
                 index: Some(index),

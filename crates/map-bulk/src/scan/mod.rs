@@ -17,6 +17,15 @@ pub(crate) use json_object::is_json_object;
 pub(crate) use operation::{borrow_operation, scan_operation};
 pub(crate) use response::scan_response;
 
+/// `bytes` as UTF-8 text, checked with SIMD (simdutf8) where the CPU has it; an error is
+/// worded by std's own check, which says where the text stops being valid.
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(_) => std::str::from_utf8(bytes),
+    }
+}
+
 #[inline]
 fn skip_space(bytes: &[u8], mut at: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
