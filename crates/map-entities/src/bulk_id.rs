@@ -33,16 +33,40 @@ pub fn parse_bulk_id_reference(text: &str) -> Option<&str> {
 /// assert_eq!(id_from_location(""), None);
 /// ```
 pub fn id_from_location(location: &str) -> Option<&str> {
-    // Byte searches: this runs once per operation of every answer.
-    let end = location
-        .bytes()
-        .position(|b| b == b'?' || b == b'#')
-        .unwrap_or(location.len());
+    // This runs once per operation of every answer: the query or fragment is looked for
+    // eight bytes at a time.
+    let end = query_or_fragment(location.as_bytes()).unwrap_or(location.len());
     let path = location[..end].trim_end_matches('/');
     let id = &path[path.rfind('/').map_or(0, |slash| slash + 1)..];
     // `https://host` alone has no resource id.
     (!id.is_empty() && !path.ends_with(':') && !path[..path.len() - id.len()].ends_with("//"))
         .then_some(id)
+}
+
+/// Where the first `?` or `#` of `bytes` is, looked for eight bytes at a time.
+fn query_or_fragment(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = ONES << 7;
+    // Whether any byte of `word` is `byte` (exact for the first such byte's word).
+    let holds = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGH_BITS != 0
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if holds(word, b'?') || holds(word, b'#') {
+            break;
+        }
+        offset += 8;
+    }
+    bytes[offset..]
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .map(|at| offset + at)
 }
 
 /// Pushes the `X` of every `bulkId:X` segment of `path`.
@@ -69,6 +93,30 @@ pub(crate) fn references_in_value<'a>(data: &'a Value, found: &mut Vec<&'a str>)
 mod tests {
     use super::*;
     use serde_json::json;
+
+    proptest::proptest! {
+        #[test]
+        fn query_or_fragment_is_the_first_question_mark_or_hash(
+            text in "[a-z/?#\u{80}-\u{10ffff}]{0,40}"
+        ) {
+            let naive = text.bytes().position(|b| b == b'?' || b == b'#');
+            proptest::prop_assert_eq!(query_or_fragment(text.as_bytes()), naive);
+        }
+    }
+
+    #[test]
+    fn query_or_fragment_in_every_position() {
+        for length in 0..40 {
+            for at in 0..length {
+                for mark in [b'?', b'#'] {
+                    let mut bytes = vec![b'a'; length];
+                    bytes[at] = mark;
+                    assert_eq!(query_or_fragment(&bytes), Some(at), "{length} {at}");
+                }
+            }
+            assert_eq!(query_or_fragment(&vec![b'a'; length]), None);
+        }
+    }
 
     #[test]
     fn finds_references_in_path_segments_and_nested_values() {
