@@ -18,6 +18,11 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
+/// jemalloc: a bulk job allocates many short strings and frees them a request at a time,
+/// which glibc's malloc handles with about a fifth more CPU per operation (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
