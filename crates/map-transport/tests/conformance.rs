@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use map_transport::{Delivery, Transport, TransportConfig, TransportError, USER_AGENT};
-use support::{TestServer, refused_url, untrusted_tls_url};
+use support::{TestServer, refused_url, tls_url_with_private_ca, untrusted_tls_url};
 
 type MakeTransport = fn(TransportConfig) -> Arc<dyn Transport>;
 
@@ -267,6 +267,47 @@ async fn a_url_without_host_is_invalid_and_not_sent(make: MakeTransport) {
     assert_eq!(error.delivery(), Delivery::NotSent, "{error:?}");
 }
 
+/// The system's trust store is honoured: a CA named only by `SSL_CERT_FILE` (which the store
+/// reader follows) makes its certificates trusted. The environment is the child process's:
+/// this test runs `trusted_through_the_system_store_child` of the same binary with it set.
+fn a_private_ca_in_the_system_store_is_trusted(backend: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (url, ca_pem, server) = runtime.block_on(tls_url_with_private_ca());
+    let mut ca_file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut ca_file, ca_pem.as_bytes()).unwrap();
+    let child = format!("{backend}::trusted_through_the_system_store_child");
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            &child,
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("SSL_CERT_FILE", ca_file.path())
+        .env(
+            "SSL_CERT_DIR",
+            ca_file.path().parent().unwrap().join("no-such-dir"),
+        )
+        .env("MAP_TRANSPORT_TEST_TLS_URL", &url)
+        .output()
+        .unwrap();
+    server.abort();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}");
+    assert!(report.contains("1 passed"), "{report}");
+}
+
+/// The child of [`a_private_ca_in_the_system_store_is_trusted`].
+async fn trusted_through_the_system_store_child(make: MakeTransport) {
+    let url = std::env::var("MAP_TRANSPORT_TEST_TLS_URL").unwrap();
+    let transport = make(TransportConfig::default());
+    let response = transport.send(request("GET", &url, "")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.body().as_ref(), b"ok");
+}
+
 /// Every case of the suite as a `#[tokio::test]` for one backend.
 macro_rules! conformance_suite {
     ($backend:ident, $make:expr) => {
@@ -275,6 +316,15 @@ macro_rules! conformance_suite {
 
             const MAKE: MakeTransport = $make;
 
+            #[test]
+            fn a_private_ca_in_the_system_store_is_trusted() {
+                super::a_private_ca_in_the_system_store_is_trusted(stringify!($backend));
+            }
+            #[tokio::test]
+            #[ignore = "run by a_private_ca_in_the_system_store_is_trusted, with SSL_CERT_FILE set"]
+            async fn trusted_through_the_system_store_child() {
+                super::trusted_through_the_system_store_child(MAKE).await;
+            }
             #[tokio::test]
             async fn delivers_methods_headers_and_bodies_exactly() {
                 super::delivers_methods_headers_and_bodies_exactly(MAKE).await;
