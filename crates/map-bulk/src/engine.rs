@@ -236,6 +236,7 @@ impl Engine {
     ) -> Result<JobReport, JobInputError> {
         let (plan, mut index) = validate(source, self.config.limits)?;
         let text_hashes = index.text_hashes.take();
+        let may_refer = !index.referenced.is_empty() || text_hashes.is_none();
         let restored = journal
             .as_mut()
             .map(Journal::take_restored)
@@ -256,6 +257,7 @@ impl Engine {
         let mut driver = Driver {
             config: &self.config,
             index,
+            may_refer,
             context: context.clone(),
             events,
             created: HashMap::new(),
@@ -426,6 +428,9 @@ struct Active {
 struct Driver<'a> {
     config: &'a JobConfig,
     index: JobIndex,
+    /// Whether an operation may hold a `bulkId:` reference. Not when the first pass found none
+    /// and the second pass reads texts checked to be the ones it validated.
+    may_refer: bool,
     context: Arc<RequestContext>,
     events: EventHandler,
     /// Referenced bulkIds whose POST has settled.
@@ -465,7 +470,11 @@ impl Driver<'_> {
                 },
                 None => String::new(),
             };
-            let refs = references(&path, op.data.as_deref());
+            let refs = if self.may_refer {
+                references(&path, op.data.as_deref())
+            } else {
+                Vec::new()
+            };
             any_refs |= !refs.is_empty();
             staged.push((index, op, path, refs, resent));
         }

@@ -58,13 +58,13 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
             if std::mem::replace(&mut seen[slot], true) {
                 return None;
             }
-            match key {
-                "method" => {
+            match slot {
+                0 => {
                     let (value, after) = plain_string(text, at)?;
                     method = Some(value.parse::<BulkMethod>().ok()?);
                     at = after;
                 }
-                "bulkId" | "path" | "version" => {
+                1..=3 => {
                     let value = if is_null {
                         at += 4;
                         None
@@ -73,13 +73,13 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
                         at = after;
                         Some(value)
                     };
-                    match key {
-                        "bulkId" => scanned.bulk_id = value,
-                        "path" => scanned.path = value,
+                    match slot {
+                        1 => scanned.bulk_id = value,
+                        2 => scanned.path = value,
                         _ => scanned.version = value,
                     }
                 }
-                "data" => {
+                _ => {
                     if is_null {
                         at += 4;
                     } else {
@@ -88,7 +88,6 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
                         at = end;
                     }
                 }
-                _ => return None,
             }
             match next_member(bytes, at, b'}')? {
                 Next::Member(next) => at = next,
