@@ -34,10 +34,10 @@ pub(crate) struct LeanResult<'a> {
 }
 
 impl<'a> LeanResponse<'a> {
-    /// Reads a 200 answer's body: in its usual shape by [`scan_response`], otherwise (and to
-    /// word any error) by serde_json.
-    pub(crate) fn read(text: &'a str) -> Result<Self, serde_json::Error> {
-        match scan_response(text) {
+    /// Reads a 200 answer's body to a request of `sent` operations: in its usual shape by
+    /// [`scan_response`], otherwise (and to word any error) by serde_json.
+    pub(crate) fn read(text: &'a str, sent: usize) -> Result<Self, serde_json::Error> {
+        match scan_response(text, sent) {
             Some(response) => Ok(response),
             None => serde_json::from_str(text),
         }

@@ -235,8 +235,8 @@ impl Engine {
         mut journal: Option<Journal>,
     ) -> Result<JobReport, JobInputError> {
         let (plan, mut index) = validate(source, self.config.limits)?;
-        let text_hashes = index.text_hashes.take();
-        let may_refer = !index.referenced.is_empty() || text_hashes.is_none();
+        let text_facts = index.text_facts.take();
+        let may_refer = !index.referenced.is_empty() || text_facts.is_none();
         let restored = journal
             .as_mut()
             .map(Journal::take_restored)
@@ -273,11 +273,11 @@ impl Engine {
             restored,
             resumed: 0,
         };
-        let mut operations = match text_hashes {
-            Some(hashes) => match source.texts() {
+        let mut operations = match text_facts {
+            Some(facts) => match source.texts() {
                 Some(texts) => SecondPass::Texts {
                     texts: texts.map_err(JobInputError::Source)?,
-                    hashes: hashes
+                    facts: facts
                         .into_reader()
                         .map_err(|e| JobInputError::TempFile(e.to_string()))?,
                 },
@@ -895,7 +895,7 @@ fn classify(
         // One vectorised UTF-8 check, then serde_json borrows strings without re-checking.
         200 => match crate::scan::utf8(&answer.body)
             .map_err(|e| e.to_string())
-            .and_then(|text| LeanResponse::read(text).map_err(|e| e.to_string()))
+            .and_then(|text| LeanResponse::read(text, sent.len()).map_err(|e| e.to_string()))
         {
             Ok(response) => Answer::Processed(correlate(sent, &response, fail_on_errors)),
             Err(e) => Answer::Ambiguous(format!(

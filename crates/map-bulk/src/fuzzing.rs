@@ -25,7 +25,7 @@ pub fn check_fast_readers(text: &str) {
         assert_eq!(op.version.as_deref(), parsed.version.as_deref());
         assert_eq!(op.data, parsed.data.as_deref().map(RawValue::get));
     }
-    if let Some(fast) = crate::scan::scan_response(text) {
+    if let Some(fast) = crate::scan::scan_response(text, 0) {
         let slow: LeanResponse<'_> = serde_json::from_str(text).expect("scan_response accepted");
         assert_eq!(fast.operations.len(), slow.operations.len());
         for (a, b) in fast.operations.iter().zip(&slow.operations) {

@@ -1,15 +1,124 @@
 //! The engine's second pass over a job: each operation read again, to be sent.
 //!
 //! A source that lends its operations' texts (NDJSON) is re-read as texts: each is checked
-//! against the hash the first pass took of the text it validated, and its fields are located
-//! by [`scan_operation`] instead of a second full parse. Other sources are parsed again.
+//! against the hash the first pass took of the text it validated ([`TextFacts`]), and its
+//! fields are cut where the first pass found them — or, when it could not say, located by
+//! [`scan_operation`] — instead of a second full parse. Other sources are parsed again.
+
+use std::hash::BuildHasher;
 
 use map_entities::BulkMethod;
 
 use crate::scan::scan_operation;
-use crate::source::{JobOperation, OperationTexts, Operations};
-use crate::spill::SpoolReader;
-use crate::validate::text_hash;
+use crate::source::{JobOperation, OperationRef, OperationTexts, Operations};
+use crate::spill::{Record, SpoolReader};
+
+/// What the first pass learned of an operation's text for the second: a hash of the text,
+/// and where its fields are in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TextFacts {
+    /// The text's 32-bit hash: a text changed between the passes is caught unless it hashes
+    /// the same (1 in 4 billion).
+    pub(crate) hash: u32,
+    /// The fields' places, when every field the first pass read was a slice of the text.
+    pub(crate) fields: Option<FieldSpans>,
+}
+
+/// Where an operation's fields are in its text: byte ranges, `None` for a field it lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FieldSpans {
+    pub(crate) method: BulkMethod,
+    pub(crate) bulk_id: Option<(u32, u32)>,
+    pub(crate) path: Option<(u32, u32)>,
+    pub(crate) version: Option<(u32, u32)>,
+    pub(crate) data: Option<(u32, u32)>,
+}
+
+impl TextFacts {
+    /// The facts of `op`, read from `text`.
+    pub(crate) fn of(text: &str, op: &OperationRef<'_>) -> Self {
+        TextFacts {
+            hash: text_hash(text),
+            fields: FieldSpans::of(text, op),
+        }
+    }
+}
+
+impl FieldSpans {
+    fn of(text: &str, op: &OperationRef<'_>) -> Option<Self> {
+        // A field's place, if it is a slice of `text`; `Some(None)` for an absent field.
+        let span = |field: Option<&str>| -> Option<Option<(u32, u32)>> {
+            let Some(field) = field else {
+                return Some(None);
+            };
+            let start = (field.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+            let end = start + field.len();
+            (end <= text.len()).then_some(())?;
+            Some(Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?)))
+        };
+        Some(FieldSpans {
+            method: op.method,
+            bulk_id: span(op.bulk_id.as_deref())?,
+            path: span(op.path.as_deref())?,
+            version: span(op.version.as_deref())?,
+            data: span(op.data)?,
+        })
+    }
+}
+
+/// An operation text's 32-bit hash.
+pub(crate) fn text_hash(text: &str) -> u32 {
+    foldhash::fast::FixedState::with_seed(0x7465_7874).hash_one(text) as u32
+}
+
+impl Record for TextFacts {
+    const SIZE: usize = 37;
+
+    fn encode(&self, out: &mut [u8]) {
+        out[..4].copy_from_slice(&self.hash.to_le_bytes());
+        let Some(fields) = self.fields else {
+            out[4] = 0;
+            return;
+        };
+        out[4] = match fields.method {
+            BulkMethod::Post => 1,
+            BulkMethod::Put => 2,
+            BulkMethod::Patch => 3,
+            BulkMethod::Delete => 4,
+        };
+        let spans = [fields.bulk_id, fields.path, fields.version, fields.data];
+        for (span, out) in spans.iter().zip(out[5..].chunks_exact_mut(8)) {
+            let (start, end) = span.unwrap_or((u32::MAX, u32::MAX));
+            out[..4].copy_from_slice(&start.to_le_bytes());
+            out[4..].copy_from_slice(&end.to_le_bytes());
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        let method = match bytes[4] {
+            1 => Some(BulkMethod::Post),
+            2 => Some(BulkMethod::Put),
+            3 => Some(BulkMethod::Patch),
+            4 => Some(BulkMethod::Delete),
+            _ => None,
+        };
+        let span = |at: usize| {
+            let start = u32::decode(&bytes[at..at + 4]);
+            let end = u32::decode(&bytes[at + 4..at + 8]);
+            (start != u32::MAX).then_some((start, end))
+        };
+        TextFacts {
+            hash: u32::decode(&bytes[..4]),
+            fields: method.map(|method| FieldSpans {
+                method,
+                bulk_id: span(5),
+                path: span(13),
+                version: span(21),
+                data: span(29),
+            }),
+        }
+    }
+}
 
 /// One operation as the second pass read it, its data as JSON text.
 #[derive(Debug, Clone)]
@@ -34,6 +143,31 @@ impl From<JobOperation> for ReadOp {
 }
 
 impl ReadOp {
+    /// The operation in `text`, which the first pass validated and found `fields` in. The
+    /// text's own buffer becomes the data's.
+    fn from_spans(mut text: String, fields: FieldSpans) -> Option<Self> {
+        let cut = |span: Option<(u32, u32)>| -> Option<Option<&str>> {
+            match span {
+                None => Some(None),
+                Some((start, end)) => text.get(start as usize..end as usize).map(Some),
+            }
+        };
+        let mut op = ReadOp {
+            method: fields.method,
+            bulk_id: cut(fields.bulk_id)?.map(str::to_owned),
+            path: cut(fields.path)?.map(str::to_owned),
+            version: cut(fields.version)?.map(str::to_owned),
+            data: None,
+        };
+        if let Some((start, end)) = fields.data {
+            text.get(start as usize..end as usize)?;
+            text.truncate(end as usize);
+            text.replace_range(..start as usize, "");
+            op.data = Some(text);
+        }
+        Some(op)
+    }
+
     /// The operation in `text`, which the first pass validated. The text's own buffer
     /// becomes the data's.
     fn from_text(mut text: String) -> Result<Self, String> {
@@ -71,8 +205,8 @@ pub(crate) enum SecondPass<'a> {
     /// Texts checked against the first pass's hashes.
     Texts {
         texts: OperationTexts<'a>,
-        /// The first pass's hashes, one per operation, read in step with the texts.
-        hashes: SpoolReader<u32>,
+        /// What the first pass learned of each text, read in step with the texts.
+        facts: SpoolReader<TextFacts>,
     },
 }
 
@@ -86,13 +220,13 @@ impl SecondPass<'_> {
                     .map(ReadOp::from)
                     .map_err(|error| format!("could not be read again: {error}")),
             ),
-            SecondPass::Texts { texts, hashes } => {
+            SecondPass::Texts { texts, facts } => {
                 let text = match texts.next()? {
                     Ok(text) => text,
                     Err(error) => return Some(Err(format!("could not be read again: {error}"))),
                 };
-                match hashes.next() {
-                    Some(Ok(expected)) if expected == text_hash(&text) => {}
+                let fields = match facts.next() {
+                    Some(Ok(expected)) if expected.hash == text_hash(&text) => expected.fields,
                     Some(Err(error)) => {
                         return Some(Err(format!(
                             "its hash from the first pass could not be read back: {error}; not sent"
@@ -103,12 +237,81 @@ impl SecondPass<'_> {
                             "the input changed since it was validated; not sent".to_owned()
                         ));
                     }
-                }
+                };
+                let text = match fields {
+                    Some(fields) => match ReadOp::from_spans(text, fields) {
+                        Some(op) => return Some(Ok(op)),
+                        None => {
+                            return Some(Err(
+                                "its fields were not where the first pass found them; not sent"
+                                    .to_owned(),
+                            ));
+                        }
+                    },
+                    None => text,
+                };
                 Some(
                     ReadOp::from_text(text)
                         .map_err(|error| format!("could not be read again: {error}")),
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::scan::borrow_operation;
+
+    #[test]
+    fn facts_locate_the_fields_and_survive_the_spool() {
+        let text = r#"{"method":"PATCH","bulkId":"b1","path":"/Groups/g","version":"W/\"1\"","data":{"Operations":[]}}"#;
+        // The version has escapes: the scanner declines, serde reads it owned.
+        assert!(borrow_operation(text).is_none());
+        let owned: OperationRef<'_> = serde_json::from_str(text).unwrap();
+        assert!(matches!(owned.version, Some(Cow::Owned(_))));
+        assert_eq!(TextFacts::of(text, &owned).fields, None);
+
+        let text =
+            r#"{"method":"PATCH","bulkId":"b1","path":"/Groups/g","data":{"Operations":[]}}"#;
+        let op = OperationRef {
+            text: Some(text),
+            ..borrow_operation(text).unwrap()
+        };
+        let facts = TextFacts::of(text, &op);
+        let fields = facts.fields.unwrap();
+        let cut = |span: Option<(u32, u32)>| span.map(|(a, b)| &text[a as usize..b as usize]);
+        assert_eq!(fields.method, BulkMethod::Patch);
+        assert_eq!(cut(fields.bulk_id), Some("b1"));
+        assert_eq!(cut(fields.path), Some("/Groups/g"));
+        assert_eq!(cut(fields.version), None);
+        assert_eq!(cut(fields.data), Some(r#"{"Operations":[]}"#));
+
+        let mut bytes = [0u8; TextFacts::SIZE];
+        for facts in [facts, TextFacts::of(text, &owned)] {
+            facts.encode(&mut bytes);
+            assert_eq!(TextFacts::decode(&bytes), facts);
+        }
+
+        let read = ReadOp::from_spans(text.to_owned(), fields).unwrap();
+        assert_eq!(read.bulk_id.as_deref(), Some("b1"));
+        assert_eq!(read.path.as_deref(), Some("/Groups/g"));
+        assert_eq!(read.data.as_deref(), Some(r#"{"Operations":[]}"#));
+        // Spans that do not fit the text are refused, never cut wrongly.
+        assert!(ReadOp::from_spans("{}".to_owned(), fields).is_none());
+    }
+
+    #[test]
+    fn fields_lent_from_elsewhere_are_not_located() {
+        let text = r#"{"method":"POST","bulkId":"u1","path":"/Users","data":{}}"#;
+        let elsewhere = text.to_owned();
+        let op = OperationRef {
+            text: Some(text),
+            ..borrow_operation(&elsewhere).unwrap()
+        };
+        assert_eq!(TextFacts::of(text, &op).fields, None);
     }
 }

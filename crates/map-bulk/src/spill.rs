@@ -29,9 +29,12 @@ pub(crate) const IN_MEMORY_RECORDS: usize = 1 << 16;
 pub(crate) const PARTITIONS: usize = 64;
 const PARTITION_BITS: u32 = PARTITIONS.trailing_zeros();
 
+/// The largest [`Record::SIZE`].
+const MAX_RECORD_SIZE: usize = 64;
+
 /// A record of fixed size, as it is written to a temporary file.
 pub(crate) trait Record: Sized {
-    /// Its size in bytes.
+    /// Its size in bytes, at most 64.
     const SIZE: usize;
     /// Writes it to `out` (`SIZE` bytes).
     fn encode(&self, out: &mut [u8]);
@@ -126,7 +129,7 @@ impl<T: Record> Spool<T> {
 }
 
 fn write_record<T: Record>(file: &mut BufWriter<File>, record: &T) -> io::Result<()> {
-    let mut bytes = [0u8; 32];
+    let mut bytes = [0u8; MAX_RECORD_SIZE];
     let bytes = &mut bytes[..T::SIZE];
     record.encode(bytes);
     file.write_all(bytes)
@@ -158,7 +161,7 @@ impl<T: Record> Iterator for SpoolReader<T> {
                     return None;
                 }
                 *remaining -= 1;
-                let mut bytes = [0u8; 32];
+                let mut bytes = [0u8; MAX_RECORD_SIZE];
                 let bytes = &mut bytes[..T::SIZE];
                 Some(file.read_exact(bytes).map(|()| T::decode(bytes)))
             }

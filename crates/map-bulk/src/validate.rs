@@ -2,8 +2,9 @@
 //! and the plan of requests made — before anything is sent.
 //!
 //! Memory stays flat for large jobs: bulkIds are kept as 64-bit hashes (a hash collision
-//! triggers an exact re-check), and they, each operation's size and its text's hash go to
-//! temporary files past a bound ([`crate::spill`]). Only the references themselves are kept
+//! triggers an exact re-check), and they, each operation's size and what the second pass
+//! needs of its text (a hash, where its fields are) go to temporary files past a bound
+//! ([`crate::spill`]). Only the references themselves are kept
 //! in memory, one per `bulkId:` reference.
 
 use std::fmt;
@@ -14,6 +15,7 @@ use map_entities::{BulkMethod, PatchRequestPayload, ResourceKind};
 use crate::encode::{ENVELOPE_RESERVE, OperationParts, operation_size};
 use crate::plan::{Plan, plan_requests};
 use crate::reference::{normalize_path, references};
+use crate::second_pass::TextFacts;
 use crate::source::{OperationSource, SourceError};
 use crate::spill::{Definition, Definitions, IN_MEMORY_RECORDS, Spool};
 
@@ -112,9 +114,10 @@ pub(crate) struct JobIndex {
     /// Hashes of every bulkId some operation references, sorted: only these created ids are
     /// remembered while sending.
     pub(crate) referenced: Vec<u64>,
-    /// A hash of each operation's text, when the source lent every text: the second pass
-    /// checks the texts it re-reads against these.
-    pub(crate) text_hashes: Option<Spool<u32>>,
+    /// What the first pass learned of each operation's text (its hash, where its fields
+    /// are), when the source lent every text: the second pass checks the texts it re-reads
+    /// against these.
+    pub(crate) text_facts: Option<Spool<TextFacts>>,
 }
 
 impl JobIndex {
@@ -125,12 +128,6 @@ impl JobIndex {
 
 /// A bulkId's 64-bit hash (foldhash: several times faster than SipHash on short ids, and
 /// collisions are re-checked exactly).
-/// An operation text's 32-bit hash: an input changed between the passes is caught unless
-/// a changed line hashes the same (1 in 4 billion).
-pub(crate) fn text_hash(text: &str) -> u32 {
-    foldhash::fast::FixedState::with_seed(0x7465_7874).hash_one(text) as u32
-}
-
 pub(crate) fn hash(text: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(0x6d61_702d_7273).hash_one(text)
 }
@@ -198,7 +195,7 @@ pub(crate) fn validate(
             spill_error.get_or_insert(error);
         }
     };
-    let mut text_hashes: Option<Spool<u32>> = Some(Spool::new(IN_MEMORY_RECORDS));
+    let mut text_facts: Option<Spool<TextFacts>> = Some(Spool::new(IN_MEMORY_RECORDS));
     source
         .visit(&mut |item| {
         if fatal.is_some() {
@@ -219,13 +216,13 @@ pub(crate) fn validate(
                     error.message,
                 );
                 kept(sizes.push(0));
-                text_hashes = None;
+                text_facts = None;
                 return;
             }
         };
-        match (&mut text_hashes, op.text) {
-            (Some(hashes), Some(text)) => kept(hashes.push(text_hash(text))),
-            _ => text_hashes = None,
+        match (&mut text_facts, op.text) {
+            (Some(facts), Some(text)) => kept(facts.push(TextFacts::of(text, &op))),
+            _ => text_facts = None,
         }
         let mut problem = |message: String| problems.push(Some(index), None, message);
         let target = match op.path.as_deref() {
@@ -388,7 +385,7 @@ pub(crate) fn validate(
         plan,
         JobIndex {
             referenced,
-            text_hashes,
+            text_facts,
         },
     ))
 }
