@@ -20,9 +20,11 @@ use std::ops::RangeInclusive;
 
 use map_entities::ResourceKind;
 
-/// Records kept in memory before a spool or the definitions go to temporary files:
-/// 1 MiB of definitions, 256 KiB of a `u32` spool.
+/// Definitions kept in memory before they go to temporary files (1 MiB).
 pub(crate) const IN_MEMORY_RECORDS: usize = 1 << 16;
+
+/// Bytes of records a [`Spool`] keeps in memory before it goes to a temporary file.
+pub(crate) const IN_MEMORY_BYTES: usize = 256 * 1024;
 
 /// The files spilled definitions are split into by the top bits of their hash; one of them is
 /// read back at a time.
@@ -77,6 +79,11 @@ impl<T: Record> Spool<T> {
         }
     }
 
+    /// A spool that keeps up to [`IN_MEMORY_BYTES`] of records in memory.
+    pub(crate) fn in_memory_up_to_bound() -> Self {
+        Spool::new(IN_MEMORY_BYTES / std::mem::size_of::<T>().max(1))
+    }
+
     /// How many records were pushed.
     pub(crate) fn len(&self) -> u64 {
         self.len
@@ -88,14 +95,17 @@ impl<T: Record> Spool<T> {
         if let Some(file) = &mut self.file {
             return write_record(file, &record);
         }
-        self.memory.push(record);
-        if self.memory.len() > self.bound {
-            let mut file = BufWriter::with_capacity(8 * 1024, tempfile::tempfile()?);
-            for record in std::mem::take(&mut self.memory) {
-                write_record(&mut file, &record)?;
-            }
-            self.file = Some(file);
+        if self.memory.len() < self.bound {
+            self.memory.push(record);
+            return Ok(());
         }
+        // Full: everything goes to a file from here on (the vector never grows past the bound).
+        let mut file = BufWriter::with_capacity(8 * 1024, tempfile::tempfile()?);
+        for record in std::mem::take(&mut self.memory) {
+            write_record(&mut file, &record)?;
+        }
+        write_record(&mut file, &record)?;
+        self.file = Some(file);
         Ok(())
     }
 
@@ -230,12 +240,17 @@ impl Definitions {
         if !self.partitions.is_empty() {
             return self.partitions[partition(definition.hash)].push(definition);
         }
-        self.memory.push(definition);
-        if self.memory.len() > IN_MEMORY_RECORDS {
-            self.partitions = (0..PARTITIONS).map(|_| Spool::new(0)).collect();
-            for definition in std::mem::take(&mut self.memory) {
-                self.partitions[partition(definition.hash)].push(definition)?;
-            }
+        if self.memory.len() < IN_MEMORY_RECORDS {
+            self.memory.push(definition);
+            return Ok(());
+        }
+        // Full: split what is kept, and this one, into the partitions' files.
+        self.partitions = (0..PARTITIONS).map(|_| Spool::new(0)).collect();
+        for definition in std::mem::take(&mut self.memory)
+            .into_iter()
+            .chain([definition])
+        {
+            self.partitions[partition(definition.hash)].push(definition)?;
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use crate::plan::{Plan, plan_requests};
 use crate::reference::{normalize_path, references};
 use crate::second_pass::TextFacts;
 use crate::source::{OperationSource, SourceError};
-use crate::spill::{Definition, Definitions, IN_MEMORY_RECORDS, Spool};
+use crate::spill::{Definition, Definitions, Spool};
 
 /// A substituted id may be longer than the `bulkId:X` it replaces; each reference is counted
 /// this much larger when packing requests.
@@ -183,7 +183,7 @@ pub(crate) fn validate(
     };
     let mut definitions = Definitions::default();
     let mut refs: Vec<Reference> = Vec::new();
-    let mut sizes: Spool<u32> = Spool::new(IN_MEMORY_RECORDS);
+    let mut sizes: Spool<u32> = Spool::in_memory_up_to_bound();
     let mut total = 0u64;
 
     // Whether the input failed to read partway (it is then refused whole).
@@ -195,7 +195,7 @@ pub(crate) fn validate(
             spill_error.get_or_insert(error);
         }
     };
-    let mut text_facts: Option<Spool<TextFacts>> = Some(Spool::new(IN_MEMORY_RECORDS));
+    let mut text_facts: Option<Spool<TextFacts>> = Some(Spool::in_memory_up_to_bound());
     source
         .visit(&mut |item| {
         if fatal.is_some() {
