@@ -19,6 +19,22 @@ pub(crate) struct TargetPath<'a> {
 
 /// Checks and normalises `path` for `method`.
 pub(crate) fn normalize_path(method: BulkMethod, path: &str) -> Result<TargetPath<'_>, String> {
+    // The path of almost every POST, already normal.
+    if method == BulkMethod::Post {
+        let kind = match path {
+            "/Users" => Some(ResourceKind::User),
+            "/Groups" => Some(ResourceKind::Group),
+            "/Services" => Some(ResourceKind::Service),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            return Ok(TargetPath {
+                normalized: Cow::Borrowed(path),
+                kind,
+                has_id: false,
+            });
+        }
+    }
     if path.as_bytes().windows(3).any(|w| w == b"://") {
         return Err(format!(
             "path {path:?} must be relative to the API, like /Users or /Groups/ID, not a URL"
@@ -58,11 +74,13 @@ pub(crate) fn normalize_path(method: BulkMethod, path: &str) -> Result<TargetPat
     }
 }
 
-/// Whether raw JSON may hold a `bulkId:X` string (a searcher built once, not per call).
+/// Whether raw JSON may hold a `bulkId:X` string (a searcher built once, not per call). The
+/// needle leaves out the opening quote: memmem looks first for the needle's rarest bytes,
+/// and `"` is everywhere in JSON.
 pub(crate) fn may_hold_reference(json: &str) -> bool {
     static FINDER: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
     FINDER
-        .get_or_init(|| memchr::memmem::Finder::new(b"\"bulkId:"))
+        .get_or_init(|| memchr::memmem::Finder::new(b"bulkId:"))
         .find(json.as_bytes())
         .is_some()
 }
