@@ -2,8 +2,9 @@
 //! building or visiting anything — the first pass's check of each operation's `data`.
 //!
 //! Strings are crossed eight bytes at a time. Anything this check refuses goes to serde_json
-//! (which then words the error, or accepts what this check was too strict for: objects nested
-//! more than 128 deep); a differential property test holds it to serde_json's verdict.
+//! (which then words the error, or accepts what this check was too strict for: containers
+//! nested more than 64 deep, which the first pass then refuses anyway); a differential
+//! property test holds it to serde_json's verdict.
 
 use super::{find_quote_or_special, skip_space};
 
@@ -30,7 +31,7 @@ pub(crate) fn is_json_object(text: &str) -> bool {
         return false;
     }
     // Bit d says whether the container at depth d is an object (1) or an array (0).
-    let mut objects: u128 = 1;
+    let mut objects: u64 = 1;
     let mut depth = 1u32;
     at += 1;
     let mut expect = Expect::KeyOrEnd;
@@ -63,7 +64,7 @@ pub(crate) fn is_json_object(text: &str) -> bool {
                 } else {
                     match byte {
                         b'{' | b'[' => {
-                            if depth == 128 {
+                            if depth == 64 {
                                 return false;
                             }
                             if byte == b'{' {
@@ -199,6 +200,20 @@ mod tests {
     fn serde_says(text: &str) -> bool {
         serde_json::from_str::<&RawValue>(text)
             .is_ok_and(|raw| raw.get().trim_start().starts_with('{'))
+    }
+
+    #[test]
+    fn containers_nested_64_deep_are_checked_and_deeper_ones_left_to_serde_json() {
+        let nested = |levels: usize| {
+            format!(
+                r#"{{"a":{}1{}}}"#,
+                "[".repeat(levels - 1),
+                "]".repeat(levels - 1)
+            )
+        };
+        assert!(is_json_object(&nested(64)));
+        assert!(!is_json_object(&nested(65)));
+        assert!(serde_says(&nested(65)));
     }
 
     #[test]
