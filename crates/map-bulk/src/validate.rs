@@ -122,7 +122,7 @@ pub(crate) struct JobIndex {
 
 impl JobIndex {
     pub(crate) fn is_referenced(&self, bulk_id: &str) -> bool {
-        self.referenced.binary_search(&hash(bulk_id)).is_ok()
+        !self.referenced.is_empty() && self.referenced.binary_search(&hash(bulk_id)).is_ok()
     }
 }
 
