@@ -17,7 +17,7 @@ use crate::plan::{Plan, plan_requests};
 use crate::reference::{normalize_path, references};
 use crate::second_pass::TextFacts;
 use crate::source::{OperationSource, SourceError};
-use crate::spill::{Definition, Definitions, Spool};
+use crate::spill::{Definition, Definitions, Scratch, Spool};
 
 /// A substituted id may be longer than the `bulkId:X` it replaces; each reference is counted
 /// this much larger when packing requests.
@@ -181,9 +181,11 @@ pub(crate) fn validate(
         listed: Vec::new(),
         total: 0,
     };
-    let mut definitions = Definitions::default();
+    // One temporary file for everything spilled, created only if something is.
+    let scratch = Scratch::default();
+    let mut definitions = Definitions::new(&scratch);
     let mut refs: Vec<Reference> = Vec::new();
-    let mut sizes: Spool<u32> = Spool::in_memory_up_to_bound();
+    let mut sizes: Spool<u32> = Spool::in_memory_up_to_bound(&scratch);
     let mut total = 0u64;
 
     // Whether the input failed to read partway (it is then refused whole).
@@ -195,7 +197,7 @@ pub(crate) fn validate(
             spill_error.get_or_insert(error);
         }
     };
-    let mut text_facts: Option<Spool<TextFacts>> = Some(Spool::in_memory_up_to_bound());
+    let mut text_facts: Option<Spool<TextFacts>> = Some(Spool::in_memory_up_to_bound(&scratch));
     source
         .visit(&mut |item| {
         if fatal.is_some() {
