@@ -4,8 +4,9 @@
 //! operation, wall time, operations per second and peak RSS. The table, the machine's core count
 //! and the exact commands go to `BENCHMARKS.md`.
 //!
-//! Each client runs several times (`--runs N`, default 5) and the run with the median CPU
-//! time is reported, with the range; the machine is shared with the server and noisy.
+//! Each client runs several times (`--runs N`, default 9), in rounds that run every client
+//! once, and the run with the median CPU time is reported, with the range; the machine is
+//! shared with the server and noisy.
 //!
 //! `cargo xtask bench --quick` runs 10k/100k operations instead of 100k/1M, to try it out.
 
@@ -47,7 +48,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .and_then(|i| args.get(i + 1))
         .map(|n| n.parse().map_err(|_| format!("--runs {n}: not a number")))
         .transpose()?
-        .unwrap_or(5)
+        .unwrap_or(9)
         .max(1);
     let (small, large) = if quick {
         (10_000, 100_000)
@@ -121,19 +122,25 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             mapctl_args(&large_file, 4),
         ),
     ];
-    let mut results = Vec::new();
-    for (client, operations, program, args) in runs {
-        eprintln!("xtask bench: {client}, {operations} operations, {runs_each} runs");
-        let mut samples = Vec::with_capacity(runs_each);
-        for _ in 0..runs_each {
-            samples.push(measure(&client, operations, &program, &args, &env)?);
+    // Rounds, each running every client once: the machine's load drifts, and interleaving
+    // lets the drift fall on every client alike instead of on whichever ran last.
+    let mut samples: Vec<Vec<Measured>> = runs.iter().map(|_| Vec::new()).collect();
+    for round in 1..=runs_each {
+        eprintln!("xtask bench: round {round} of {runs_each}");
+        for ((client, operations, program, args), samples) in runs.iter().zip(&mut samples) {
+            samples.push(measure(client, *operations, program, args, &env)?);
         }
+    }
+    let mut results = Vec::new();
+    for mut samples in samples {
         samples.sort_by_key(|m| m.cpu);
         let spread: Vec<f64> = samples.iter().map(Measured::cpu_us_per_op).collect();
         let mut measured = samples.swap_remove(samples.len() / 2);
         measured.samples = spread;
         eprintln!(
-            "  {:.2} s CPU, {:.3} µs/op, {:.2} s wall, {:.0} ops/s, {} MiB peak RSS",
+            "  {} ({} operations): {:.2} s CPU, {:.3} µs/op, {:.2} s wall, {:.0} ops/s, {} MiB peak RSS",
+            measured.client,
+            measured.operations,
             measured.cpu.as_secs_f64(),
             measured.cpu_us_per_op(),
             measured.wall.as_secs_f64(),
@@ -337,8 +344,12 @@ fn render(results: &[Measured], micro: &[(String, String)], root: &Path) -> Resu
     );
     w(
         &mut md,
-        "other; each client runs several times and the run with the median CPU time is shown,"
+        "other, in rounds that run every client once (so that the machine's drifting load falls"
             .into(),
+    );
+    w(
+        &mut md,
+        "on all alike); the run with each client's median CPU time is shown,".into(),
     );
     w(
         &mut md,
