@@ -277,9 +277,7 @@ impl Engine {
             Some(facts) => match source.texts() {
                 Some(texts) => SecondPass::Texts {
                     texts: texts.map_err(JobInputError::Source)?,
-                    facts: facts
-                        .into_reader()
-                        .map_err(|e| JobInputError::TempFile(e.to_string()))?,
+                    facts: facts.into_reader().map_err(JobInputError::temp_file)?,
                 },
                 None => {
                     return Err(JobInputError::Source(SourceError {

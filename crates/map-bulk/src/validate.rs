@@ -306,7 +306,7 @@ pub(crate) fn validate(
         return Err(JobInputError::Source(error));
     }
     if let Some(error) = spill_error {
-        return Err(JobInputError::TempFile(error.to_string()));
+        return Err(JobInputError::temp_file(error));
     }
     if total == 0 {
         problems.push(None, None, "the job has no operations".to_owned());
@@ -329,7 +329,7 @@ pub(crate) fn validate(
     let mut spans: Vec<(u64, u64)> = Vec::new();
     let mut unresolved = refs.as_slice();
     for group in definitions.into_groups() {
-        let (range, mut group) = group.map_err(|e| JobInputError::TempFile(e.to_string()))?;
+        let (range, mut group) = group.map_err(JobInputError::temp_file)?;
         group.sort_unstable_by_key(|d| (d.hash, d.index));
         suspects.extend(
             group
@@ -355,7 +355,7 @@ pub(crate) fn validate(
     let mut unreadable: Option<std::io::Error> = None;
     let sizes = sizes
         .into_reader()
-        .map_err(|e| JobInputError::TempFile(e.to_string()))?
+        .map_err(JobInputError::temp_file)?
         .map_while(|size| size.map_err(|e| unreadable = Some(e)).ok());
     let plan = plan_requests(
         sizes,
@@ -371,7 +371,7 @@ pub(crate) fn validate(
         },
     );
     if let Some(error) = unreadable {
-        return Err(JobInputError::TempFile(error.to_string()));
+        return Err(JobInputError::temp_file(error));
     }
     problems.listed.sort_by_key(|p| p.index.unwrap_or(u64::MAX));
     if problems.total > 0 {
@@ -534,9 +534,20 @@ pub enum JobInputError {
     #[error("{0}")]
     Source(SourceError),
     /// What the first pass keeps of a large job could not be written to, or read back from,
-    /// a temporary file (in the system's temporary directory, `TMPDIR` on Unix).
+    /// a temporary file in the system's temporary directory (`TMPDIR` on Unix); the message
+    /// names the directory and the error.
     #[error("could not keep the job's index in a temporary file: {0}")]
     TempFile(String),
+}
+
+impl JobInputError {
+    /// The temporary file's `error`, naming the directory it was to be in.
+    pub(crate) fn temp_file(error: std::io::Error) -> Self {
+        JobInputError::TempFile(format!(
+            "{error} (directory {}; set TMPDIR to choose another)",
+            std::env::temp_dir().display()
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use map_sim::{SimConfig, Simulator};
@@ -261,6 +261,40 @@ fn dry_run_prints_the_plan_and_sends_nothing() {
         stdout.contains("operation 3 (request 2): bulkId:u2"),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_large_job_without_a_usable_temporary_directory_exits_2_before_sending() {
+    // Ten thousand operations: more than the first pass keeps in memory.
+    let job: String = (0..10_000)
+        .map(|i| {
+            format!(
+                "{{\"method\":\"POST\",\"bulkId\":\"u{i}\",\"path\":\"/Users\",\"data\":{{\"userName\":\"user{i}\"}}}}\n"
+            )
+        })
+        .collect();
+    let path = job_file("large.ndjson", &job);
+    let unreachable = |tmpdir: &Path| {
+        run(mapctl()
+            .arg("bulk")
+            .arg(&path)
+            .args(["--base-url", "http://127.0.0.1:9", "--output", "json"])
+            .env("MAP_ACCESS_TOKEN", "token")
+            .env("MAP_CLIENT_SECRET", "secret")
+            .env("TMPDIR", tmpdir))
+    };
+    let missing = std::env::temp_dir().join("mapctl-test-no-such-directory");
+    let (code, _, stderr) = unreachable(&missing);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("could not keep the job's index in a temporary file")
+            && stderr.contains("mapctl-test-no-such-directory")
+            && stderr.contains("TMPDIR"),
+        "{stderr}"
+    );
+    // With a usable directory the same job validates and goes on to the (absent) server.
+    let (code, _, stderr) = unreachable(&std::env::temp_dir());
+    assert_eq!(code, 3, "{stderr}");
 }
 
 #[tokio::test]
