@@ -1,4 +1,5 @@
-//! [`JobReader`]: a job from a file or from bytes, in any of the three formats mapctl takes.
+//! [`JobReader`]: a job from a file, an open file or bytes, in any of the three formats mapctl
+//! takes.
 //!
 //! - a BulkRequest document (`{"schemas": […], "Operations": […], "failOnErrors": n}`),
 //! - a JSON array of operations,
@@ -37,6 +38,7 @@ pub enum InputFormat {
 enum Input {
     Path(PathBuf),
     Bytes(Arc<[u8]>),
+    File(Arc<File>),
 }
 
 /// A job read from a file or from bytes; see the module docs for the formats.
@@ -68,7 +70,30 @@ impl JobReader {
         }
     }
 
-    /// A job held in memory (e.g. read from stdin).
+    /// A job in an open file, read from its start for each pass by position (so readers never
+    /// disturb each other's place): for instance stdin copied to a temporary file, which keeps
+    /// memory flat however large the job. The file must not change while the job runs.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use map_bulk::{JobReader, OperationSource};
+    ///
+    /// let mut file = tempfile::tempfile()?;
+    /// file.write_all(b"{\"method\":\"DELETE\",\"path\":\"/Users/9f2\"}\n")?;
+    /// let mut reader = JobReader::from_file(file);
+    /// assert_eq!(reader.operations()?.count(), 1);
+    /// assert_eq!(reader.operations()?.count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_file(file: File) -> Self {
+        JobReader {
+            input: Input::File(Arc::new(file)),
+            format: None,
+            fail_on_errors: None,
+        }
+    }
+
+    /// A job held in memory.
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         JobReader {
             input: Input::Bytes(bytes.into()),
@@ -150,6 +175,10 @@ impl JobReader {
                 Ok(Box::new(file))
             }
             Input::Bytes(bytes) => Ok(Box::new(Cursor::new(bytes.clone()))),
+            Input::File(file) => Ok(Box::new(FromStart {
+                file: file.clone(),
+                offset: 0,
+            })),
         }
     }
 
@@ -278,6 +307,31 @@ fn whole_error(expected: &str, error: &serde_json::Error) -> SourceError {
         index: None,
         line: Some(error.line() as u64),
         message: format!("not {expected}: {error}"),
+    }
+}
+
+/// An open file read from its start by position, leaving the file's own offset alone.
+struct FromStart {
+    file: Arc<File>,
+    offset: u64,
+}
+
+impl Read for FromStart {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        #[cfg(unix)]
+        let read = std::os::unix::fs::FileExt::read_at(&*self.file, buffer, self.offset)?;
+        #[cfg(windows)]
+        let read = std::os::windows::fs::FileExt::seek_read(&*self.file, buffer, self.offset)?;
+        #[cfg(not(any(unix, windows)))]
+        let read: usize = {
+            let _ = buffer;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "reading an open file by position is not supported on this platform",
+            ));
+        };
+        self.offset += read as u64;
+        Ok(read)
     }
 }
 
@@ -431,6 +485,35 @@ impl NdjsonLines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_file_is_read_from_its_start_by_every_reader() {
+        use std::io::{Seek, Write};
+        let mut file = tempfile::tempfile().unwrap();
+        for i in 0..1000 {
+            writeln!(
+                file,
+                r#"{{"method":"POST","bulkId":"u{i}","path":"/Users","data":{{"userName":"u{i}"}}}}"#
+            )
+            .unwrap();
+        }
+        // The file's own offset is at its end, and stays wherever it is put.
+        file.seek(std::io::SeekFrom::Start(17)).unwrap();
+        let mut reader = JobReader::from_file(file);
+        assert_eq!(reader.format().unwrap(), InputFormat::Ndjson);
+        let mut first = reader.clone();
+        let mut second = reader.clone();
+        let mut a = first.texts().unwrap().unwrap();
+        let mut b = second.texts().unwrap().unwrap();
+        // Two readers taking turns each see every line, in order.
+        for i in 0..1000 {
+            let expected = format!(r#""bulkId":"u{i}""#);
+            assert!(a.next().unwrap().unwrap().contains(&expected));
+            assert!(b.next().unwrap().unwrap().contains(&expected));
+        }
+        assert!(a.next().is_none() && b.next().is_none());
+        assert_eq!(reader.operations().unwrap().count(), 1000);
+    }
 
     /// Hands out at most 3 bytes per read.
     struct Trickle(Cursor<Vec<u8>>);

@@ -25,13 +25,10 @@ pub(crate) const CLIENT_SECRET_VAR: &str = "MAP_CLIENT_SECRET";
 pub(crate) async fn run(args: BulkArgs) -> Exit {
     let mut reader = match args.input_path() {
         Some(path) => JobReader::from_path(path),
-        None => {
-            let mut bytes = Vec::new();
-            if let Err(error) = std::io::stdin().lock().read_to_end(&mut bytes) {
-                return Exit::usage(format!("cannot read stdin: {error}"));
-            }
-            JobReader::from_bytes(bytes)
-        }
+        None => match stdin_job() {
+            Ok(reader) => reader,
+            Err(error) => return Exit::usage(format!("cannot read stdin: {error}")),
+        },
     };
     let fail_on_errors = match document_fail_on_errors(&mut reader) {
         Ok(from_document) => args.fail_on_errors.or(from_document),
@@ -141,6 +138,25 @@ pub(crate) fn exit_for(report: &JobReport) -> Exit {
         }
         _ if report.summary.all_succeeded() => Exit::Success,
         _ => Exit::NotAllSucceeded,
+    }
+}
+
+/// The job on stdin, which the engine reads more than once: copied to an anonymous temporary
+/// file, so that memory stays flat however large the job; into memory if no temporary file
+/// can be made (small jobs still run; a large one is then refused when its first pass needs
+/// a temporary file too).
+fn stdin_job() -> std::io::Result<JobReader> {
+    let mut stdin = std::io::stdin().lock();
+    match tempfile::tempfile() {
+        Ok(mut file) => {
+            std::io::copy(&mut stdin, &mut file)?;
+            Ok(JobReader::from_file(file))
+        }
+        Err(_) => {
+            let mut bytes = Vec::new();
+            stdin.read_to_end(&mut bytes)?;
+            Ok(JobReader::from_bytes(bytes))
+        }
     }
 }
 
