@@ -1,13 +1,12 @@
 //! [`Plan`]: a job packed greedily, in input order, into requests within the limits.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use map_entities::BulkMethod;
-use serde_json::value::RawValue;
 
 use crate::reference::{normalize_path, references};
-use crate::source::{OperationSource, SourceError};
+use crate::source::{OperationRef, OperationSource, SourceError};
 use crate::validate::Limits;
 
 /// The requests a job will be sent as.
@@ -97,25 +96,36 @@ impl Plan {
 
     /// Every reference of the job, read from `source`, that will be substituted with an id
     /// created by an earlier request (references within one request are left to the server).
+    ///
+    /// The job is read twice: first for the bulkIds referenced, then for where they are
+    /// defined and used; only referenced bulkIds are remembered, so memory follows the
+    /// references, not the size of the job.
     pub fn substitutions(
         &self,
         source: &mut dyn OperationSource,
     ) -> Result<Vec<Substitution>, SourceError> {
+        let mut referenced: HashSet<String> = HashSet::new();
+        source.visit(&mut |op| {
+            if let Ok(op) = op {
+                referenced.extend(references(&normal_path(&op), op.data));
+            }
+        })?;
+        if referenced.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut defined: HashMap<String, (u64, u64)> = HashMap::new();
         let mut found = Vec::new();
-        for (index, op) in source.operations()?.enumerate() {
-            let index = index as u64;
-            let Ok(op) = op else { continue };
-            let request = self.request_of(index).unwrap_or(0);
-            let path = op.path.as_deref().unwrap_or("");
-            let path = normalize_path(op.method, path)
-                .map(|t| t.normalized)
-                .unwrap_or_else(|_| path.into());
-            for bulk_id in references(&path, op.data.as_deref().map(RawValue::get)) {
+        let mut index = 0u64;
+        source.visit(&mut |op| {
+            let this = index;
+            index += 1;
+            let Ok(op) = op else { return };
+            let request = self.request_of(this).unwrap_or(0);
+            for bulk_id in references(&normal_path(&op), op.data) {
                 if let Some(&(defined_by, defined_in)) = defined.get(&bulk_id) {
                     if defined_in < request {
                         found.push(Substitution {
-                            index,
+                            index: this,
                             request,
                             bulk_id,
                             defined_by,
@@ -125,11 +135,21 @@ impl Plan {
                 }
             }
             if let (BulkMethod::Post, Some(bulk_id)) = (op.method, op.bulk_id) {
-                defined.insert(bulk_id, (index, request));
+                if referenced.contains(bulk_id.as_ref()) {
+                    defined.insert(bulk_id.into_owned(), (this, request));
+                }
             }
-        }
+        })?;
         Ok(found)
     }
+}
+
+/// An operation's path as the engine sends it (or as it is, if it is not valid).
+fn normal_path(op: &OperationRef<'_>) -> String {
+    let path = op.path.as_deref().unwrap_or("");
+    normalize_path(op.method, path)
+        .map(|t| t.normalized.into_owned())
+        .unwrap_or_else(|_| path.to_owned())
 }
 
 /// Packs `operations` operations, whose encoded sizes `sizes` yields in order, greedily.
