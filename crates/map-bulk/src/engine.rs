@@ -718,7 +718,21 @@ impl Driver<'_> {
         }
         let mut rest = Vec::with_capacity(batch.len());
         for (index, op) in batch {
-            if let Some(outcome) = self.restored.settled.remove(&index) {
+            let earlier = self.restored.settled.take(index).unwrap_or_else(|error| {
+                // The journal says it settled: whatever it was, it is not sent again.
+                Some(Outcome {
+                    index,
+                    method: op.method,
+                    path: normalized(op.path.as_deref().unwrap_or("")).into_owned(),
+                    bulk_id: op.bulk_id.clone(),
+                    kind: OutcomeKind::Unknown {
+                        reason: format!(
+                            "an earlier run settled it, but its record could not be read back from the journal ({error}); not sent again"
+                        ),
+                    },
+                })
+            });
+            if let Some(outcome) = earlier {
                 self.resumed += 1;
                 self.remember_post(&outcome);
                 self.settle(outcome);

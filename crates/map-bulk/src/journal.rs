@@ -38,7 +38,7 @@
 //! # }
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -301,8 +301,148 @@ impl SettledRecord {
 /// What an earlier run left: the operations that settled, and those sent but not settled.
 #[derive(Debug, Default)]
 pub(crate) struct Restored {
-    pub(crate) settled: HashMap<u64, Outcome>,
+    pub(crate) settled: Settled,
     pub(crate) interrupted: HashSet<u64>,
+}
+
+/// The operations an earlier run settled. For each operation index, where its `settled`
+/// record starts in the journal is kept in an anonymous temporary file (8 bytes per index,
+/// written and read by position), and the outcome is read from the journal when it is asked
+/// for: resuming a job of any size keeps memory flat.
+#[derive(Debug, Default)]
+pub(crate) struct Settled {
+    /// Offsets plus one (0: not settled), 8 bytes at `8 × index`.
+    offsets: Option<File>,
+    /// The journal, read by position.
+    journal: Option<File>,
+    /// Settled operations not yet asked for.
+    remaining: usize,
+    /// Settled operations in all.
+    count: usize,
+}
+
+impl Settled {
+    /// Whether no settled operation is left to ask for.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.remaining == 0
+    }
+
+    /// Settled operations in all.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Notes that the record for `index` starts at `offset` of `journal`.
+    fn record(&mut self, journal: &File, index: u64, offset: u64) -> io::Result<()> {
+        if self.journal.is_none() {
+            self.journal = Some(journal.try_clone()?);
+        }
+        let offsets = match &mut self.offsets {
+            Some(offsets) => offsets,
+            None => self.offsets.insert(tempfile::tempfile()?),
+        };
+        let at = index.checked_mul(8).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "an operation index past 2^61")
+        })?;
+        if read_u64_at(offsets, at)? == 0 {
+            self.count += 1;
+            self.remaining += 1;
+        }
+        write_all_at(offsets, &(offset + 1).to_le_bytes(), at)
+    }
+
+    /// The outcome an earlier run recorded for `index`, if it settled; each index is asked
+    /// for at most once.
+    pub(crate) fn take(&mut self, index: u64) -> io::Result<Option<Outcome>> {
+        let (Some(offsets), Some(journal)) = (&self.offsets, &self.journal) else {
+            return Ok(None);
+        };
+        if self.remaining == 0 {
+            return Ok(None);
+        }
+        let Some(offset) = read_u64_at(offsets, index.saturating_mul(8))?.checked_sub(1) else {
+            return Ok(None);
+        };
+        self.remaining -= 1;
+        let line = read_line_at(journal, offset)?;
+        match serde_json::from_slice::<Record>(&line) {
+            Ok(Record::Settled(record)) if record.index == index => Ok(record.into_outcome()),
+            Ok(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the journal's record at byte {offset} is not operation {index}'s"),
+            )),
+            Err(error) => Err(io::Error::new(io::ErrorKind::InvalidData, error)),
+        }
+    }
+}
+
+/// The little-endian u64 at `at` of `file`; 0 past its end.
+fn read_u64_at(file: &File, at: u64) -> io::Result<u64> {
+    let mut word = [0u8; 8];
+    let mut filled = 0;
+    while filled < 8 {
+        let read = read_at(file, &mut word[filled..], at + filled as u64)?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+    }
+    Ok(u64::from_le_bytes(word))
+}
+
+/// The line of `file` that starts at `at`, without its newline.
+fn read_line_at(file: &File, at: u64) -> io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let read = read_at(file, &mut chunk, at + line.len() as u64)?;
+        if read == 0 {
+            return Ok(line);
+        }
+        if let Some(end) = chunk[..read].iter().position(|&b| b == b'\n') {
+            line.extend_from_slice(&chunk[..end]);
+            return Ok(line);
+        }
+        line.extend_from_slice(&chunk[..read]);
+    }
+}
+
+fn read_at(file: &File, buffer: &mut [u8], at: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileExt::read_at(file, buffer, at);
+    #[cfg(windows)]
+    return std::os::windows::fs::FileExt::seek_read(file, buffer, at);
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = (file, buffer, at);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "reading a file by position is not supported on this platform",
+        ))
+    }
+}
+
+fn write_all_at(file: &File, mut bytes: &[u8], mut at: u64) -> io::Result<()> {
+    while !bytes.is_empty() {
+        #[cfg(unix)]
+        let written = std::os::unix::fs::FileExt::write_at(file, bytes, at)?;
+        #[cfg(windows)]
+        let written = std::os::windows::fs::FileExt::seek_write(file, bytes, at)?;
+        #[cfg(not(any(unix, windows)))]
+        let written: usize = {
+            let _ = file;
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "writing a file by position is not supported on this platform",
+            ));
+        };
+        if written == 0 {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "nothing written"));
+        }
+        bytes = &bytes[written..];
+        at += written as u64;
+    }
+    Ok(())
 }
 
 /// A job's write-ahead journal; see the [module documentation](self).
@@ -432,9 +572,15 @@ impl Journal {
                 (_, Record::Sending { operations, .. }) => in_flight.extend(operations),
                 (_, Record::Settled(record)) => {
                     in_flight.remove(&record.index);
-                    let index = record.index;
-                    if let Some(outcome) = record.into_outcome() {
-                        self.restored.settled.insert(index, outcome);
+                    // Skipped operations were not applied: they are sent again.
+                    if !matches!(record.outcome, SettledKind::Skipped { .. }) {
+                        self.restored
+                            .settled
+                            .record(file, record.index, complete)
+                            .map_err(|source| JournalError::Io {
+                                path: self.path.clone(),
+                                source,
+                            })?;
                     }
                 }
             }
@@ -530,5 +676,70 @@ impl Journal {
         self.file
             .as_ref()
             .ok_or_else(|| io::Error::other("journal file not open"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn settled_line(index: u64, id: &str) -> String {
+        let outcome = Outcome {
+            index,
+            method: BulkMethod::Post,
+            path: "/Users".to_owned(),
+            bulk_id: Some(format!("u{index}")),
+            kind: OutcomeKind::Succeeded {
+                status: 201,
+                location: None,
+                id: Some(id.to_owned()),
+                note: None,
+            },
+        };
+        let mut line =
+            serde_json::to_string(&Record::Settled(SettledRecord::of(&outcome))).unwrap();
+        line.push('\n');
+        line
+    }
+
+    #[test]
+    fn settled_operations_are_read_back_by_position_in_index_order() {
+        let mut journal = tempfile::tempfile().unwrap();
+        let mut settled = Settled::default();
+        let mut offset = 0u64;
+        // Written out of order, as requests in flight together settle; 7 settles twice.
+        for (index, id) in [(7, "first"), (2, "b"), (900_000, "far"), (7, "again")] {
+            let line = settled_line(index, id);
+            journal.write_all(line.as_bytes()).unwrap();
+            settled.record(&journal, index, offset).unwrap();
+            offset += line.len() as u64;
+        }
+        assert_eq!(settled.len(), 3);
+        let id = |outcome: Option<Outcome>| match outcome.map(|o| o.kind) {
+            Some(OutcomeKind::Succeeded { id, .. }) => id,
+            other => panic!("{other:?}"),
+        };
+        assert!(settled.take(0).unwrap().is_none());
+        assert_eq!(id(settled.take(2).unwrap()).as_deref(), Some("b"));
+        assert_eq!(id(settled.take(7).unwrap()).as_deref(), Some("again"));
+        assert!(!settled.is_empty());
+        assert!(settled.take(8).unwrap().is_none());
+        assert_eq!(id(settled.take(900_000).unwrap()).as_deref(), Some("far"));
+        assert!(settled.is_empty());
+        assert_eq!(settled.len(), 3);
+    }
+
+    #[test]
+    fn a_record_that_is_not_the_operation_s_is_an_error_not_a_guess() {
+        let mut journal = tempfile::tempfile().unwrap();
+        let line = settled_line(3, "x");
+        journal.write_all(line.as_bytes()).unwrap();
+        let mut settled = Settled::default();
+        // Operation 4 said to start where operation 3's record is.
+        settled.record(&journal, 4, 0).unwrap();
+        let error = settled.take(4).unwrap_err();
+        assert!(error.to_string().contains("not operation 4's"), "{error}");
     }
 }
