@@ -4,7 +4,7 @@
 //!   `cargo fmt --all -- --check`, `cargo clippy --workspace --all-targets -- -D warnings` and
 //!   `cargo test --workspace`.
 //! - `cargo xtask bench` measures mapctl against the Python peer (`bench/peers/`) on the same
-//!   map-sim in null mode and writes `BENCHMARKS.md`; see [`bench`].
+//!   map-sim in null mode and writes `BENCHMARKS.md`; see [`mod@bench`].
 
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 

@@ -1,42 +1,5 @@
-//! Resumable jobs: a write-ahead [`Journal`] of what was sent and how each operation settled.
-//!
-//! The journal is a file of JSON lines. The first names the job (a SHA-256 over its
-//! operations); then, for each request, the indexes of its operations are written *before* it
-//! is sent, and every operation's outcome is written once it is known — with the ids that
-//! later references need. Each record reaches the operating system before the engine goes on,
-//! so a process killed at any point leaves a journal that says what may have reached the
-//! server; the records written ahead of a request are also synced to disk before it is sent,
-//! so that even a power cut cannot make a sent POST look unsent.
-//!
-//! Running the same job again with the same journal:
-//!
-//! - sends nothing that settled (succeeded, failed or unknown) and reports it as it was;
-//! - restores the `bulkId` → id map, so references to resources created earlier still resolve;
-//! - treats an operation that was sent but never settled as a lost answer is treated: a POST
-//!   is reported `unknown` and never sent again; a PUT, PATCH or DELETE is sent again;
-//! - sends again what was skipped (it was not applied: a stopped job, a server that could not
-//!   be reached, refused credentials).
-//!
-//! A journal written for a different job is refused.
-//!
-//! ```no_run
-//! use std::sync::Arc;
-//! use map_auth::Credentials;
-//! use map_bulk::{BulkClient, Endpoint, Engine, JobConfig, JobReader, Journal, ignore_events};
-//! use map_transport::{HyperTransport, TransportConfig};
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let transport = Arc::new(HyperTransport::new(TransportConfig::default())?);
-//! let client = BulkClient::new(Endpoint::new("https://cg.gakunin.jp")?, transport);
-//! let engine = Engine::new(client, &Credentials::new("token", "secret"), JobConfig::default());
-//! let mut job = JobReader::from_path("users.ndjson");
-//! // Interrupt this at any point and run it again: nothing settled is sent twice.
-//! let journal = Journal::open("users.journal", &mut job)?;
-//! let report = engine.run_journaled(&mut job, ignore_events(), journal).await?;
-//! println!("{} settled in an earlier run", report.resumed);
-//! # Ok(())
-//! # }
-//! ```
+//! Resumable jobs: a write-ahead [`Journal`] of what was sent and how each operation settled
+//! (its documentation says how).
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -445,7 +408,45 @@ fn write_all_at(file: &File, mut bytes: &[u8], mut at: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// A job's write-ahead journal; see the [module documentation](self).
+/// Resumable jobs: a write-ahead [`Journal`] of what was sent and how each operation settled.
+///
+/// The journal is a file of JSON lines. The first names the job (a SHA-256 over its
+/// operations); then, for each request, the indexes of its operations are written *before* it
+/// is sent, and every operation's outcome is written once it is known — with the ids that
+/// later references need. Each record reaches the operating system before the engine goes on,
+/// so a process killed at any point leaves a journal that says what may have reached the
+/// server; the records written ahead of a request are also synced to disk before it is sent,
+/// so that even a power cut cannot make a sent POST look unsent.
+///
+/// Running the same job again with the same journal:
+///
+/// - sends nothing that settled (succeeded, failed or unknown) and reports it as it was;
+/// - restores the `bulkId` → id map, so references to resources created earlier still resolve;
+/// - treats an operation that was sent but never settled as a lost answer is treated: a POST
+///   is reported `unknown` and never sent again; a PUT, PATCH or DELETE is sent again;
+/// - sends again what was skipped (it was not applied: a stopped job, a server that could not
+///   be reached, refused credentials).
+///
+/// A journal written for a different job is refused.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use map_auth::Credentials;
+/// use map_bulk::{BulkClient, Endpoint, Engine, JobConfig, JobReader, Journal, ignore_events};
+/// use map_transport::{HyperTransport, TransportConfig};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let transport = Arc::new(HyperTransport::new(TransportConfig::default())?);
+/// let client = BulkClient::new(Endpoint::new("https://cg.gakunin.jp")?, transport);
+/// let engine = Engine::new(client, &Credentials::new("token", "secret"), JobConfig::default());
+/// let mut job = JobReader::from_path("users.ndjson");
+/// // Interrupt this at any point and run it again: nothing settled is sent twice.
+/// let journal = Journal::open("users.journal", &mut job)?;
+/// let report = engine.run_journaled(&mut job, ignore_events(), journal).await?;
+/// println!("{} settled in an earlier run", report.resumed);
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// Opening reads what an earlier run wrote (if the file exists) and checks that it was the
 /// same job; nothing is written until the engine sends the first request, so a job refused by
