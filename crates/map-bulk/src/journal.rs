@@ -10,6 +10,7 @@ use map_entities::{BulkMethod, MapError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::file_at::{read_at, write_all_at};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::source::{OperationSource, SourceError};
 
@@ -368,44 +369,6 @@ fn read_line_at(file: &File, at: u64) -> io::Result<Vec<u8>> {
         }
         line.extend_from_slice(&chunk[..read]);
     }
-}
-
-fn read_at(file: &File, buffer: &mut [u8], at: u64) -> io::Result<usize> {
-    #[cfg(unix)]
-    return std::os::unix::fs::FileExt::read_at(file, buffer, at);
-    #[cfg(windows)]
-    return std::os::windows::fs::FileExt::seek_read(file, buffer, at);
-    #[cfg(not(any(unix, windows)))]
-    {
-        let _ = (file, buffer, at);
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "reading a file by position is not supported on this platform",
-        ))
-    }
-}
-
-fn write_all_at(file: &File, mut bytes: &[u8], mut at: u64) -> io::Result<()> {
-    while !bytes.is_empty() {
-        #[cfg(unix)]
-        let written = std::os::unix::fs::FileExt::write_at(file, bytes, at)?;
-        #[cfg(windows)]
-        let written = std::os::windows::fs::FileExt::seek_write(file, bytes, at)?;
-        #[cfg(not(any(unix, windows)))]
-        let written: usize = {
-            let _ = file;
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "writing a file by position is not supported on this platform",
-            ));
-        };
-        if written == 0 {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "nothing written"));
-        }
-        bytes = &bytes[written..];
-        at += written as u64;
-    }
-    Ok(())
 }
 
 /// Resumable jobs: a write-ahead [`Journal`] of what was sent and how each operation settled.

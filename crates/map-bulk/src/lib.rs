@@ -34,6 +34,7 @@ mod encode;
 mod endpoint;
 mod engine;
 mod event;
+mod file_at;
 mod journal;
 mod outcome;
 mod plan;

@@ -318,18 +318,7 @@ struct FromStart {
 
 impl Read for FromStart {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        #[cfg(unix)]
-        let read = std::os::unix::fs::FileExt::read_at(&*self.file, buffer, self.offset)?;
-        #[cfg(windows)]
-        let read = std::os::windows::fs::FileExt::seek_read(&*self.file, buffer, self.offset)?;
-        #[cfg(not(any(unix, windows)))]
-        let read: usize = {
-            let _ = buffer;
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                "reading an open file by position is not supported on this platform",
-            ));
-        };
+        let read = crate::file_at::read_at(&self.file, buffer, self.offset)?;
         self.offset += read as u64;
         Ok(read)
     }

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use map_bulk::{
@@ -14,6 +16,7 @@ use map_entities::BulkOperation;
 use map_sim::{Fault, FaultPlan, SimConfig, Simulator};
 use map_transport::{HyperTransport, ReqwestTransport, Transport, TransportConfig};
 use serde_json::{Value, json};
+use support::Changing;
 
 async fn sim(config: SimConfig) -> Simulator {
     Simulator::start(config).await.unwrap()
@@ -724,40 +727,6 @@ async fn a_reference_cycle_that_cannot_share_a_request_is_refused() {
     // With room for both, the cycle is sent together and left to the server.
     let plan = engine(&sim, config(2)).plan(&mut job).unwrap();
     assert_eq!(plan.requests.len(), 1);
-}
-
-/// A source whose lines change between the engine's two passes.
-struct Changing {
-    first: Vec<String>,
-    second: Vec<String>,
-}
-
-impl map_bulk::OperationSource for Changing {
-    fn operations(&mut self) -> Result<map_bulk::Operations<'_>, map_bulk::SourceError> {
-        Ok(Box::new(
-            self.second
-                .iter()
-                .map(|t| Ok(serde_json::from_str(t).unwrap())),
-        ))
-    }
-
-    fn visit(
-        &mut self,
-        visitor: &mut map_bulk::OperationVisitor<'_>,
-    ) -> Result<(), map_bulk::SourceError> {
-        for text in &self.first {
-            let op: map_bulk::OperationRef<'_> = serde_json::from_str(text).unwrap();
-            visitor(Ok(map_bulk::OperationRef {
-                text: Some(text),
-                ..op
-            }));
-        }
-        Ok(())
-    }
-
-    fn texts(&mut self) -> Option<Result<map_bulk::OperationTexts<'_>, map_bulk::SourceError>> {
-        Some(Ok(Box::new(self.second.clone().into_iter().map(Ok))))
-    }
 }
 
 #[tokio::test]

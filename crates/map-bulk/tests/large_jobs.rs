@@ -4,7 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod support;
+
 use map_bulk::{JobInputError, JobReader, Limits, plan_job};
+use support::Changing;
 
 const OPERATIONS: usize = 150_000;
 
@@ -91,40 +94,6 @@ fn problems_of_a_large_job_are_found_across_the_spilled_index() {
     for ((index, message), (want_index, want)) in listed.iter().zip(expected) {
         assert_eq!(*index, Some(want_index), "{listed:#?}");
         assert!(message.contains(want), "{message} lacks {want}");
-    }
-}
-
-/// A source whose line 100,000 changes between the engine's two passes.
-struct Changing {
-    first: Vec<String>,
-    second: Vec<String>,
-}
-
-impl map_bulk::OperationSource for Changing {
-    fn operations(&mut self) -> Result<map_bulk::Operations<'_>, map_bulk::SourceError> {
-        Ok(Box::new(
-            self.second
-                .iter()
-                .map(|t| Ok(serde_json::from_str(t).unwrap())),
-        ))
-    }
-
-    fn visit(
-        &mut self,
-        visitor: &mut map_bulk::OperationVisitor<'_>,
-    ) -> Result<(), map_bulk::SourceError> {
-        for text in &self.first {
-            let op: map_bulk::OperationRef<'_> = serde_json::from_str(text).unwrap();
-            visitor(Ok(map_bulk::OperationRef {
-                text: Some(text),
-                ..op
-            }));
-        }
-        Ok(())
-    }
-
-    fn texts(&mut self) -> Option<Result<map_bulk::OperationTexts<'_>, map_bulk::SourceError>> {
-        Some(Ok(Box::new(self.second.clone().into_iter().map(Ok))))
     }
 }
 

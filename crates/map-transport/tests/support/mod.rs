@@ -233,25 +233,40 @@ async fn respond(stream: &mut TcpStream, code: u16, headers: &[(&str, &str)], bo
     stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(body).await.is_ok()
 }
 
-/// An https server on loopback whose certificate (self-signed, for `localhost`) no client
-/// trusts. It completes no handshake with a verifying client and answers nothing.
-pub async fn untrusted_tls_url() -> (String, tokio::task::JoinHandle<()>) {
+/// A TLS acceptor presenting `cert` (its PKCS#8 key `key`) and a loopback listener with its
+/// port.
+async fn tls_listener(
+    cert: tokio_rustls::rustls::pki_types::CertificateDer<'static>,
+    key: Vec<u8>,
+) -> (tokio_rustls::TlsAcceptor, TcpListener, u16) {
     use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key));
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .with_single_cert(vec![cert], key)
         .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    (
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        listener,
+        port,
+    )
+}
+
+/// An https server on loopback whose certificate (self-signed, for `localhost`) no client
+/// trusts. It completes no handshake with a verifying client and answers nothing.
+pub async fn untrusted_tls_url() -> (String, tokio::task::JoinHandle<()>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (acceptor, listener, port) = tls_listener(
+        certified.cert.der().clone(),
+        certified.signing_key.serialize_der(),
+    )
+    .await;
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
@@ -268,7 +283,6 @@ pub async fn untrusted_tls_url() -> (String, tokio::task::JoinHandle<()>) {
 /// request `200 ok`: its URL, the CA's certificate in PEM, and the server's task.
 pub async fn tls_url_with_private_ca() -> (String, String, tokio::task::JoinHandle<()>) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -280,17 +294,8 @@ pub async fn tls_url_with_private_ca() -> (String, String, tokio::task::JoinHand
         .unwrap()
         .signed_by(&leaf_key, &ca)
         .unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let (acceptor, listener, port) =
+        tls_listener(leaf.der().clone(), leaf_key.serialize_der()).await;
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
