@@ -33,7 +33,7 @@ mod signature;
 
 pub use clock::{Clock, FixedClock, SystemClock, time_stamp};
 pub use credentials::{AccessToken, ClientSecret, Credentials};
-pub use placement::{SignError, SignedRequest, Signer};
+pub use placement::{REQUEST_OBJECT_ROOM, SignError, SignedRequest, Signer};
 pub use signature::{
     Signature, TimeStampError, check_time_stamp, compute_signature, verify_signature,
 };

@@ -100,14 +100,73 @@ impl Signer {
             ),
             Placement::Query => (Some(append_query(query, &signature)), body.to_vec()),
         };
-        Ok(SignedRequest {
+        Ok(self.signed(query, body, 0, signature))
+    }
+
+    /// Signs a POST, PUT or PATCH like [`Signer::sign_request`], for a JSON object body
+    /// written at `buffer[room..]` with the `room` bytes before it left free: the `request`
+    /// object is written into them instead of copying the body. [`REQUEST_OBJECT_ROOM`] bytes
+    /// are always enough; with less room the body is copied as `sign_request` does.
+    ///
+    /// ```
+    /// use map_auth::{Credentials, FixedClock, REQUEST_OBJECT_ROOM, Signer};
+    ///
+    /// let signer = Signer::new(Credentials::new("tok", "s3cr3t")).with_clock(FixedClock::at(0));
+    /// let mut buffer = vec![0; REQUEST_OBJECT_ROOM];
+    /// buffer.extend_from_slice(br#"{"a":1}"#);
+    /// let signed = signer.sign_body_in_room(None, buffer, REQUEST_OBJECT_ROOM)?;
+    /// assert_eq!(signed.body(), signer.sign_request("POST", None, br#"{"a":1}"#)?.body());
+    /// let (buffer, start) = signed.into_body_buffer();
+    /// assert!(buffer[start..].starts_with(br#"{"request":{"time_stamp":"0","#));
+    /// # Ok::<(), map_auth::SignError>(())
+    /// ```
+    pub fn sign_body_in_room(
+        &self,
+        query: Option<&str>,
+        mut buffer: Vec<u8>,
+        room: usize,
+    ) -> Result<SignedRequest, SignError> {
+        let signature = self.sign();
+        let query = query.map(str::to_owned);
+        let body = buffer.get(room..).unwrap_or_default();
+        let (open, empty_object) = object_start(body)?;
+        let prefix = request_object(&signature, empty_object);
+        let open = room + open;
+        // The prefix replaces the body's `{` and ends just before what followed it.
+        match (open + 1).checked_sub(prefix.len()) {
+            Some(start) => {
+                buffer[start..=open].copy_from_slice(&prefix);
+                Ok(self.signed(query, buffer, start, signature))
+            }
+            None => {
+                let mut merged = prefix;
+                merged.extend_from_slice(&buffer[open + 1..]);
+                Ok(self.signed(query, merged, 0, signature))
+            }
+        }
+    }
+
+    fn signed(
+        &self,
+        query: Option<String>,
+        body: Vec<u8>,
+        start: usize,
+        signature: Signature,
+    ) -> SignedRequest {
+        SignedRequest {
             authorization: format!("Bearer {}", self.credentials.access_token.expose_secret()),
             query,
             body,
+            start,
             signature,
-        })
+        }
     }
 }
+
+/// Bytes enough for the `request` object that [`Signer::sign_body_in_room`] writes before a
+/// body: `{"request":{"time_stamp":"…","signature":"…"},` with a time stamp of up to 20 digits
+/// and a 64-digit signature is at most 129.
+pub const REQUEST_OBJECT_ROOM: usize = 136;
 
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -128,7 +187,9 @@ enum Placement {
 pub struct SignedRequest {
     authorization: String,
     query: Option<String>,
+    /// The body is `body[start..]`.
     body: Vec<u8>,
+    start: usize,
     signature: Signature,
 }
 
@@ -146,12 +207,19 @@ impl SignedRequest {
 
     /// The body to send.
     pub fn body(&self) -> &[u8] {
-        &self.body
+        &self.body[self.start..]
     }
 
     /// The body to send, by value.
-    pub fn into_body(self) -> Vec<u8> {
+    pub fn into_body(mut self) -> Vec<u8> {
+        self.body.drain(..self.start);
         self.body
+    }
+
+    /// The buffer holding the body to send, and where in it the body starts: the body by
+    /// value without moving it (see [`Signer::sign_body_in_room`]).
+    pub fn into_body_buffer(self) -> (Vec<u8>, usize) {
+        (self.body, self.start)
     }
 
     /// The time stamp this attempt was signed with.
@@ -165,7 +233,7 @@ impl fmt::Debug for SignedRequest {
         f.debug_struct("SignedRequest")
             .field("authorization", &"Bearer <redacted>")
             .field("time_stamp", &self.signature.time_stamp)
-            .field("body_len", &self.body.len())
+            .field("body_len", &self.body().len())
             .finish()
     }
 }
@@ -201,29 +269,42 @@ impl std::error::Error for SignError {}
 
 /// `{"request":{"time_stamp":"…","signature":"…"},` + the rest of `body` after its `{`.
 fn merge_request_object(body: &[u8], signature: &Signature) -> Result<Vec<u8>, SignError> {
+    let (open, empty_object) = object_start(body)?;
+    let mut merged = request_object(signature, empty_object);
+    merged.reserve(body.len());
+    merged.extend_from_slice(&body[open + 1..]);
+    Ok(merged)
+}
+
+/// Where the JSON object `body` opens, and whether it is empty (`{}`).
+fn object_start(body: &[u8]) -> Result<(usize, bool), SignError> {
     let start = body.iter().position(|b| !b.is_ascii_whitespace());
     let Some(open) = start.filter(|&i| body[i] == b'{') else {
         return Err(SignError::NotAJsonObject {
             found: String::from_utf8_lossy(&body[..body.len().min(32)]).into_owned(),
         });
     };
-    let rest = &body[open + 1..];
-    let empty_object = rest
+    let empty_object = body[open + 1..]
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|&b| b == b'}');
+    Ok((open, empty_object))
+}
+
+/// `{"request":{"time_stamp":"…","signature":"…"}`, and `,` unless the object it opens is
+/// empty: what replaces a body's opening `{`.
+fn request_object(signature: &Signature, empty_object: bool) -> Vec<u8> {
     // Time stamps are decimal digits and signatures hex digits: nothing to escape.
-    let mut merged = Vec::with_capacity(body.len() + 128);
-    merged.extend_from_slice(b"{\"request\":{\"time_stamp\":\"");
-    merged.extend_from_slice(signature.time_stamp.as_bytes());
-    merged.extend_from_slice(b"\",\"signature\":\"");
-    merged.extend_from_slice(signature.signature.as_bytes());
-    merged.extend_from_slice(b"\"}");
+    let mut prefix = Vec::with_capacity(REQUEST_OBJECT_ROOM);
+    prefix.extend_from_slice(b"{\"request\":{\"time_stamp\":\"");
+    prefix.extend_from_slice(signature.time_stamp.as_bytes());
+    prefix.extend_from_slice(b"\",\"signature\":\"");
+    prefix.extend_from_slice(signature.signature.as_bytes());
+    prefix.extend_from_slice(b"\"}");
     if !empty_object {
-        merged.push(b',');
+        prefix.push(b',');
     }
-    merged.extend_from_slice(rest);
-    Ok(merged)
+    prefix
 }
 
 fn append_query(query: Option<&str>, signature: &Signature) -> String {
@@ -262,6 +343,37 @@ mod tests {
             String::from_utf8(empty.into_body()).unwrap(),
             format!("{{\"request\":{{\"time_stamp\":\"0\",\"signature\":\"{SIG}\"}} }}")
         );
+    }
+
+    #[test]
+    fn signing_in_room_writes_what_signing_by_copy_writes() {
+        for time in [0, 1_700_000_000, i64::MAX] {
+            let signer =
+                Signer::new(Credentials::new("tok", "s3cr3t")).with_clock(FixedClock::at(time));
+            for body in [&b"{\"a\":1}"[..], b" {}", b"{ }", b"\n {\"b\":[{}]}"] {
+                let by_copy = signer.sign_request("POST", Some("q=1"), body).unwrap();
+                // Too little room, just enough, and plenty: the body sent is the same.
+                for room in [0, 1, 60, 129, REQUEST_OBJECT_ROOM, 300] {
+                    let mut buffer = vec![b'#'; room];
+                    buffer.extend_from_slice(body);
+                    let in_room = signer.sign_body_in_room(Some("q=1"), buffer, room).unwrap();
+                    assert_eq!(in_room.body(), by_copy.body(), "room {room}, time {time}");
+                    assert_eq!(in_room.query(), Some("q=1"));
+                    let (buffer, start) = in_room.clone().into_body_buffer();
+                    assert_eq!(&buffer[start..], by_copy.body());
+                    assert_eq!(in_room.into_body(), by_copy.body());
+                }
+            }
+        }
+        let signer = signer();
+        assert!(matches!(
+            signer.sign_body_in_room(None, b"xx[1]".to_vec(), 2),
+            Err(SignError::NotAJsonObject { .. })
+        ));
+        assert!(matches!(
+            signer.sign_body_in_room(None, b"{}".to_vec(), 5),
+            Err(SignError::NotAJsonObject { .. })
+        ));
     }
 
     #[test]

@@ -168,7 +168,7 @@ impl BulkClient {
         credentials: &Credentials,
     ) -> Result<BulkAnswer, BulkError> {
         let body = serde_json::to_vec(payload).map_err(|e| BulkError::Encode(e.to_string()))?;
-        let answer = self.exchange(&body, &self.signer(credentials)).await?;
+        let answer = self.exchange(body, 0, &self.signer(credentials)).await?;
         interpret(answer)
     }
 
@@ -177,13 +177,15 @@ impl BulkClient {
         Signer::new(credentials.clone()).with_shared_clock(self.clock.clone())
     }
 
-    /// One attempt with an unsigned BulkRequest `body`: signs it afresh and sends it.
+    /// One attempt with an unsigned BulkRequest body at `buffer[room..]`: signs it afresh
+    /// (in the room before it, when there is enough) and sends it.
     pub(crate) async fn exchange(
         &self,
-        body: &[u8],
+        buffer: Vec<u8>,
+        room: usize,
         signer: &Signer,
     ) -> Result<RawAnswer, BulkError> {
-        let signed = signer.sign_request("POST", None, body)?;
+        let signed = signer.sign_body_in_room(None, buffer, room)?;
         let authorization = HeaderValue::from_str(signed.authorization()).map_err(|_| {
             BulkError::Encode("the access token cannot be sent in a header".to_owned())
         })?;
@@ -191,7 +193,10 @@ impl BulkClient {
             .method(Method::POST)
             .uri(self.endpoint.bulk_url().as_str())
             .header(CONTENT_TYPE, "application/scim+json")
-            .body(Bytes::from(signed.into_body()))
+            .body({
+                let (buffer, start) = signed.into_body_buffer();
+                Bytes::from(buffer).slice(start..)
+            })
             .map_err(|e| BulkError::Encode(e.to_string()))?;
         request.headers_mut().insert(AUTHORIZATION, authorization);
         let sending = self.transport.send(request);

@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub fn encode_request(operations: &[crate::JobOperation], fail_on_errors: Option<u64>) -> Vec<u8> {
-    let mut writer = BodyWriter::new(operations.len() * 192);
+    let mut writer = BodyWriter::new(0, operations.len() * 192);
     for op in operations {
         writer.push(&OperationParts {
             method: op.method,
@@ -115,15 +115,18 @@ fn write_string(out: &mut Vec<u8>, text: &str) {
     }
 }
 
-/// Builds one BulkRequest body.
+/// Builds one BulkRequest body, after `room` bytes left free for the signer (see
+/// [`map_auth::Signer::sign_body_in_room`]).
 pub(crate) struct BodyWriter {
     body: Vec<u8>,
     first: bool,
 }
 
 impl BodyWriter {
-    pub(crate) fn new(capacity: usize) -> Self {
-        let mut body = Vec::with_capacity(capacity);
+    /// A writer for about `capacity` bytes of operations.
+    pub(crate) fn new(room: usize, capacity: usize) -> Self {
+        let mut body = Vec::with_capacity(room + ENVELOPE_RESERVE + capacity);
+        body.resize(room, 0);
         body.extend_from_slice(b"{\"schemas\":[\"");
         body.extend_from_slice(BULK_REQUEST_SCHEMA.as_bytes());
         body.extend_from_slice(b"\"],\"Operations\":[");
@@ -200,7 +203,7 @@ mod tests {
         let data =
             RawValue::from_string(r#"{"userName":"a\"b","emails":[{"value":"x@y"}]}"#.to_owned())
                 .unwrap();
-        let mut writer = BodyWriter::new(0);
+        let mut writer = BodyWriter::new(0, 0);
         writer.push(&OperationParts {
             method: BulkMethod::Post,
             bulk_id: Some("u\"1"),
@@ -226,7 +229,7 @@ mod tests {
         assert_eq!(payload.operations[1].version.as_deref(), Some("W/\"1\""));
         assert_eq!(payload.fail_on_errors, Some(2));
         // Sizes add up to the body.
-        let empty = BodyWriter::new(0).finish(None).len();
+        let empty = BodyWriter::new(0, 0).finish(None).len();
         let one = operation_size(&OperationParts {
             method: BulkMethod::Delete,
             bulk_id: None,
@@ -234,7 +237,7 @@ mod tests {
             version: None,
             data: None,
         });
-        let mut writer = BodyWriter::new(0);
+        let mut writer = BodyWriter::new(0, 0);
         writer.push(&OperationParts {
             method: BulkMethod::Delete,
             bulk_id: None,

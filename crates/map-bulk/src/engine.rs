@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use map_auth::{Credentials, Signer};
+use map_auth::{Credentials, REQUEST_OBJECT_ROOM, Signer};
 use map_entities::{BulkMethod, MapError};
 use serde::Deserialize;
 use tokio::task::JoinSet;
@@ -384,6 +384,13 @@ impl PreparedOp {
             bulk_id: self.bulk_id,
             kind,
         }
+    }
+
+    /// No fewer bytes than it takes in a request body, escapes aside (the body's buffer grows
+    /// for those).
+    fn encoded_size_bound(&self) -> usize {
+        let text = |field: &Option<String>| field.as_deref().map_or(0, str::len);
+        64 + self.path.len() + text(&self.bulk_id) + text(&self.version) + text(&self.data)
     }
 
     fn outcome(&self, kind: OutcomeKind) -> Outcome {
@@ -956,7 +963,8 @@ fn execute(
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let mut writer = BodyWriter::new(ops.len() * 192);
+            let size = ops.iter().map(PreparedOp::encoded_size_bound).sum();
+            let mut writer = BodyWriter::new(REQUEST_OBJECT_ROOM, size);
             for op in &ops {
                 writer.push(&OperationParts {
                     method: op.method,
@@ -967,19 +975,22 @@ fn execute(
                 });
             }
             let body = writer.finish(context.fail_on_errors);
+            let bytes = body.len() - REQUEST_OBJECT_ROOM;
             (context.events)(&Event::RequestSent {
                 request,
                 attempt,
                 operations: ops.len(),
-                bytes: body.len(),
+                bytes,
             });
             context.requests_sent.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(attempt, bytes = body.len(), "sending");
-            let result = context.client.exchange(&body, &context.signer).await;
+            tracing::debug!(attempt, bytes, "sending");
+            let result = context
+                .client
+                .exchange(body, REQUEST_OBJECT_ROOM, &context.signer)
+                .await;
             if result.is_ok() {
                 context.answered.fetch_add(1, Ordering::Relaxed);
             }
-            drop(body);
             let sent: Vec<SentOperation<'_>> = ops
                 .iter()
                 .map(|op| SentOperation {
