@@ -9,8 +9,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use map_bulk::{
-    BulkClient, Endpoint, Engine, Event, EventHandler, JobConfig, JobInputError, JobStop, Limits,
-    Outcome, OutcomeKind, RetryPolicy, SkipReason,
+    BulkClient, Endpoint, Engine, Event, EventHandler, JobConfig, JobStop, Limits, Outcome,
+    OutcomeKind, RetryPolicy, SkipReason,
 };
 use map_entities::BulkOperation;
 use map_sim::{Fault, FaultPlan, SimConfig, Simulator};
@@ -155,14 +155,7 @@ async fn an_invalid_job_is_refused_whole_and_nothing_is_sent() {
         .run_collecting(&mut job)
         .await
         .unwrap_err();
-    let JobInputError::Invalid(invalid) = error else {
-        panic!("{error:?}")
-    };
-    let listed: Vec<(Option<u64>, &str)> = invalid
-        .problems
-        .iter()
-        .map(|p| (p.index, p.message.as_str()))
-        .collect();
+    let (invalid, listed) = support::problems(&error);
     let expect = [
         (0, "bulkId is required on POST"),
         (1, "without an id"),
@@ -714,9 +707,7 @@ async fn a_reference_cycle_that_cannot_share_a_request_is_refused() {
         .run_collecting(&mut job)
         .await
         .unwrap_err();
-    let JobInputError::Invalid(invalid) = error else {
-        panic!("{error:?}")
-    };
+    let (invalid, _) = support::problems(&error);
     assert!(
         invalid.problems[0]
             .message

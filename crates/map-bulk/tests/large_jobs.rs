@@ -6,7 +6,7 @@
 
 mod support;
 
-use map_bulk::{JobInputError, JobReader, Limits, plan_job};
+use map_bulk::{JobReader, Limits, plan_job};
 use support::Changing;
 
 const OPERATIONS: usize = 150_000;
@@ -73,14 +73,7 @@ fn problems_of_a_large_job_are_found_across_the_spilled_index() {
         i => post(i),
     });
     let error = plan_job(&mut reader, limits()).unwrap_err();
-    let JobInputError::Invalid(invalid) = error else {
-        panic!("{error:?}")
-    };
-    let listed: Vec<(Option<u64>, &str)> = invalid
-        .problems
-        .iter()
-        .map(|p| (p.index, p.message.as_str()))
-        .collect();
+    let (invalid, listed) = support::problems(&error);
     assert_eq!(invalid.total, 4, "{listed:#?}");
     let expected = [
         (10, "operations 10 to 149999 must travel in one request"),

@@ -37,3 +37,19 @@ impl map_bulk::OperationSource for Changing {
         Some(Ok(Box::new(self.second.clone().into_iter().map(Ok))))
     }
 }
+
+/// The problems of a job refused as invalid, as (operation index, message); panics on any
+/// other error.
+pub fn problems(
+    error: &map_bulk::JobInputError,
+) -> (&map_bulk::ValidationError, Vec<(Option<u64>, &str)>) {
+    let map_bulk::JobInputError::Invalid(invalid) = error else {
+        panic!("{error:?}")
+    };
+    let listed = invalid
+        .problems
+        .iter()
+        .map(|p| (p.index, p.message.as_str()))
+        .collect();
+    (invalid, listed)
+}
