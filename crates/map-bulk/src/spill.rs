@@ -353,11 +353,12 @@ impl Definitions {
     }
 
     /// The definitions in groups, in ascending order of the hash ranges they cover; each group
-    /// holds every definition whose hash is in its range, in no particular order.
+    /// holds every definition whose hash is in its range, sorted by hash and then index.
     pub(crate) fn into_groups(
         self,
     ) -> impl Iterator<Item = io::Result<(RangeInclusive<u64>, Vec<Definition>)>> {
-        let memory = (self.partitions.is_empty()).then_some(Ok((0..=u64::MAX, self.memory)));
+        let memory = (self.partitions.is_empty())
+            .then(|| Ok((0..=u64::MAX, sort_by_hash(self.memory, 0..=u64::MAX))));
         let spilled = self
             .partitions
             .into_iter()
@@ -365,10 +366,68 @@ impl Definitions {
             .map(|(number, spool)| {
                 let first = (number as u64) << (64 - PARTITION_BITS);
                 let last = first | (u64::MAX >> PARTITION_BITS);
-                spool.into_vec().map(|group| (first..=last, group))
+                spool
+                    .into_vec()
+                    .map(|group| (first..=last, sort_by_hash(group, first..=last)))
             });
         memory.into_iter().chain(spilled)
     }
+}
+
+/// `definitions` (whose hashes all lie in `range`) sorted by hash and then index.
+///
+/// Hashes are uniform, so one counting pass on the bits that vary within `range` puts each
+/// definition into a bucket of about one, and each bucket is then sorted on its own: linear
+/// time in the usual case.
+fn sort_by_hash(definitions: Vec<Definition>, range: RangeInclusive<u64>) -> Vec<Definition> {
+    let key = |d: &Definition| (d.hash, d.index);
+    let count = definitions.len();
+    if count < 64 {
+        let mut definitions = definitions;
+        definitions.sort_unstable_by_key(key);
+        return definitions;
+    }
+    // Bits above `fixed` are the same for every hash in the range.
+    let fixed = (range.start() ^ range.end()).leading_zeros().min(63);
+    let bits = count.next_power_of_two().trailing_zeros().clamp(1, 20);
+    let bucket = |hash: u64| ((hash << fixed) >> (64 - bits)) as usize;
+    let mut starts = vec![0usize; (1 << bits) + 1];
+    for definition in &definitions {
+        starts[bucket(definition.hash) + 1] += 1;
+    }
+    for at in 1..starts.len() {
+        starts[at] += starts[at - 1];
+    }
+    let placeholder = Definition {
+        hash: 0,
+        index: 0,
+        kind: None,
+        is_post: false,
+    };
+    let mut sorted = vec![placeholder; count];
+    let mut next = starts.clone();
+    for definition in definitions {
+        let slot = &mut next[bucket(definition.hash)];
+        sorted[*slot] = definition;
+        *slot += 1;
+    }
+    // Buckets are in hash order; order each one (a comparison sort for the rare large one,
+    // so that hashes crafted to share their top bits cannot make this quadratic).
+    for bounds in starts.windows(2) {
+        let bucket = &mut sorted[bounds[0]..bounds[1]];
+        if bucket.len() > 16 {
+            bucket.sort_unstable_by_key(key);
+            continue;
+        }
+        for at in 1..bucket.len() {
+            let mut to = at;
+            while to > 0 && key(&bucket[to - 1]) > key(&bucket[to]) {
+                bucket.swap(to - 1, to);
+                to -= 1;
+            }
+        }
+    }
+    sorted
 }
 
 fn partition(hash: u64) -> usize {
@@ -431,6 +490,7 @@ mod tests {
             assert_eq!(previous_end.map_or(0, |end| end + 1), *range.start());
             previous_end = Some(*range.end());
             assert!(group.iter().all(|d| range.contains(&d.hash)));
+            assert!(group.is_sorted_by_key(|d| (d.hash, d.index)));
             seen.extend(group);
         }
         assert_eq!(previous_end, Some(u64::MAX));
@@ -451,5 +511,50 @@ mod tests {
         assert!(definitions.partitions.is_empty());
         let groups: Vec<_> = definitions.into_groups().map(Result::unwrap).collect();
         assert_eq!(groups, [(0..=u64::MAX, vec![one])]);
+    }
+
+    #[test]
+    fn sorting_by_hash_agrees_with_a_comparison_sort() {
+        // Uniform hashes, clustered ones, and many equal ones (duplicated bulkIds).
+        let shapes: [fn(u32) -> u64; 4] = [
+            |i| u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            |i| u64::from(i % 7) << 60 | u64::from(i),
+            |i| u64::from(i % 5).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            |i| u64::MAX - u64::from(i),
+        ];
+        for (shape, hash) in shapes.into_iter().enumerate() {
+            for count in [0u32, 1, 63, 64, 65, 1000, 5000] {
+                for partitioned in [false, true] {
+                    let (range, definitions): (RangeInclusive<u64>, Vec<Definition>) = {
+                        let all = (0..count).rev().map(|index| Definition {
+                            hash: hash(index),
+                            index,
+                            kind: None,
+                            is_post: index % 2 == 0,
+                        });
+                        if partitioned {
+                            // The partition of the first definition, with only its members.
+                            let first = (0..count).next().map_or(0, |i| hash(i));
+                            let number = partition(first) as u64;
+                            let start = number << (64 - PARTITION_BITS);
+                            let end = start | (u64::MAX >> PARTITION_BITS);
+                            (
+                                start..=end,
+                                all.filter(|d| (start..=end).contains(&d.hash)).collect(),
+                            )
+                        } else {
+                            (0..=u64::MAX, all.collect())
+                        }
+                    };
+                    let mut expected = definitions.clone();
+                    expected.sort_by_key(|d| (d.hash, d.index));
+                    assert_eq!(
+                        sort_by_hash(definitions, range),
+                        expected,
+                        "shape {shape}, {count} definitions, partitioned {partitioned}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -329,8 +329,7 @@ pub(crate) fn validate(
     let mut spans: Vec<(u64, u64)> = Vec::new();
     let mut unresolved = refs.as_slice();
     for group in definitions.into_groups() {
-        let (range, mut group) = group.map_err(JobInputError::temp_file)?;
-        group.sort_unstable_by_key(|d| (d.hash, d.index));
+        let (range, group) = group.map_err(JobInputError::temp_file)?;
         suspects.extend(
             group
                 .windows(2)
