@@ -114,6 +114,22 @@ fn object_end(bytes: &[u8], at: usize) -> Option<usize> {
     None
 }
 
+/// Which of `keys` (each written `"name":`, no two starting with the same letter) the member
+/// at `at` starts with, and the index
+/// after its colon and the spaces that follow. A key written this way has no escapes and no
+/// space before its colon, as nearly every key does: one comparison instead of reading the
+/// key as a string. `None` when it is not one of them written so (the caller then reads the
+/// key in full, which also refuses it if it is unknown).
+#[inline]
+fn known_key(bytes: &[u8], at: usize, keys: &[&[u8]]) -> Option<(usize, usize)> {
+    let rest = bytes.get(at..)?;
+    // The key's first letter picks the one candidate (the keys given differ in it).
+    let first = *rest.get(1)?;
+    let slot = keys.iter().position(|key| key[1] == first)?;
+    rest.starts_with(keys[slot])
+        .then(|| (slot, skip_space(bytes, at + keys[slot].len())))
+}
+
 /// The index after `:` and the spaces around it.
 fn after_colon(bytes: &[u8], at: usize) -> Option<usize> {
     let at = skip_space(bytes, at);

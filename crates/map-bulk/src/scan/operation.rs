@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use map_entities::BulkMethod;
 
 use super::{
-    Next, is_json_object, next_member, object_end, only_space_after, plain_string, skip_space,
+    Next, is_json_object, known_key, next_member, object_end, only_space_after, plain_string,
+    skip_space,
 };
 use crate::source::OperationRef;
 
@@ -19,6 +20,15 @@ pub(crate) struct Scanned<'a> {
     pub(crate) version: Option<&'a str>,
     pub(crate) data: Option<&'a str>,
 }
+
+/// An operation's keys, in the order of its slots.
+const OPERATION_KEYS: [&[u8]; 5] = [
+    b"\"method\":",
+    b"\"bulkId\":",
+    b"\"path\":",
+    b"\"version\":",
+    b"\"data\":",
+];
 
 /// Finds the fields of the operation object in `text`, which must be JSON that serde_json
 /// accepted as an operation; `None` when a slower, exact parse is needed.
@@ -40,21 +50,29 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
     };
     if bytes.get(at) != Some(&b'}') {
         loop {
-            let (key, after) = plain_string(text, at)?;
-            at = skip_space(bytes, after);
-            if bytes.get(at) != Some(&b':') {
-                return None;
-            }
-            at = skip_space(bytes, at + 1);
-            let is_null = bytes[at..].starts_with(b"null");
-            let slot = match key {
-                "method" => 0,
-                "bulkId" => 1,
-                "path" => 2,
-                "version" => 3,
-                "data" => 4,
-                _ => return None,
+            let slot = match known_key(bytes, at, &OPERATION_KEYS) {
+                Some((slot, after)) => {
+                    at = after;
+                    slot
+                }
+                None => {
+                    let (key, after) = plain_string(text, at)?;
+                    at = skip_space(bytes, after);
+                    if bytes.get(at) != Some(&b':') {
+                        return None;
+                    }
+                    at = skip_space(bytes, at + 1);
+                    match key {
+                        "method" => 0,
+                        "bulkId" => 1,
+                        "path" => 2,
+                        "version" => 3,
+                        "data" => 4,
+                        _ => return None,
+                    }
+                }
             };
+            let is_null = bytes.get(at..)?.starts_with(b"null");
             if std::mem::replace(&mut seen[slot], true) {
                 return None;
             }

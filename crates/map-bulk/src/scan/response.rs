@@ -3,8 +3,8 @@
 use serde_json::value::RawValue;
 
 use super::{
-    Next, after_colon, next_member, object_end, only_space_after, plain_string, skip_space,
-    string_or_null,
+    Next, after_colon, known_key, next_member, object_end, only_space_after, plain_string,
+    skip_space, string_or_null,
 };
 use crate::correlate::{LeanResponse, LeanResult, Status, Text};
 
@@ -93,6 +93,15 @@ fn results(text: &str, at: usize, expected: usize) -> Option<(Vec<LeanResult<'_>
     }
 }
 
+/// A result's keys, in the order of its slots.
+const RESULT_KEYS: [&[u8]; 5] = [
+    b"\"method\":",
+    b"\"bulkId\":",
+    b"\"location\":",
+    b"\"status\":",
+    b"\"response\":",
+];
+
 /// One result object and the index after it.
 fn result(text: &str, at: usize) -> Option<(LeanResult<'_>, usize)> {
     let bytes = text.as_bytes();
@@ -112,15 +121,23 @@ fn result(text: &str, at: usize) -> Option<(LeanResult<'_>, usize)> {
         return Some((one, at + 1));
     }
     loop {
-        let (key, after) = plain_string(text, at)?;
-        at = after_colon(bytes, after)?;
-        let slot = match key {
-            "method" => 0,
-            "bulkId" => 1,
-            "location" => 2,
-            "status" => 3,
-            "response" => 4,
-            _ => return None,
+        let slot = match known_key(bytes, at, &RESULT_KEYS) {
+            Some((slot, after)) => {
+                at = after;
+                slot
+            }
+            None => {
+                let (key, after) = plain_string(text, at)?;
+                at = after_colon(bytes, after)?;
+                match key {
+                    "method" => 0,
+                    "bulkId" => 1,
+                    "location" => 2,
+                    "status" => 3,
+                    "response" => 4,
+                    _ => return None,
+                }
+            }
         };
         if std::mem::replace(&mut seen[slot], true) {
             return None;
