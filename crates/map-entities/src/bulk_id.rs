@@ -37,7 +37,9 @@ pub fn id_from_location(location: &str) -> Option<&str> {
     // eight bytes at a time.
     let end = query_or_fragment(location.as_bytes()).unwrap_or(location.len());
     let path = location[..end].trim_end_matches('/');
-    let id = &path[path.rfind('/').map_or(0, |slash| slash + 1)..];
+    // Ids are short: a plain backward walk finds their slash sooner than `rfind` sets up.
+    let slash = path.as_bytes().iter().rposition(|&b| b == b'/');
+    let id = &path[slash.map_or(0, |slash| slash + 1)..];
     // `https://host` alone has no resource id.
     (!id.is_empty() && !path.ends_with(':') && !path[..path.len() - id.len()].ends_with("//"))
         .then_some(id)
