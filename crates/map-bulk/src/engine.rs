@@ -465,10 +465,12 @@ impl Driver<'_> {
             return;
         }
         // Normalise paths and find references (validation guarantees both are well-formed).
+        // Each operation's references wait in `local_refs` until those to other requests are
+        // resolved below.
         let mut staged = Vec::with_capacity(batch.len());
         let mut any_refs = false;
-        for (index, mut op, resent) in batch {
-            let path = match op.path.take() {
+        for (index, op, resent) in batch {
+            let path = match op.path {
                 Some(path) => match normalized(&path) {
                     std::borrow::Cow::Borrowed(_) => path,
                     std::borrow::Cow::Owned(fixed) => fixed,
@@ -481,28 +483,34 @@ impl Driver<'_> {
                 Vec::new()
             };
             any_refs |= !refs.is_empty();
-            staged.push((index, op, path, refs, resent));
+            staged.push(PreparedOp {
+                index,
+                method: op.method,
+                bulk_id: op.bulk_id,
+                path,
+                version: op.version,
+                data: op.data,
+                local_refs: refs,
+                after_ambiguous: resent,
+            });
         }
         // The bulkIds POSTed by this request (only needed when something refers to one).
         let local_posts: HashSet<String> = if any_refs {
             staged
                 .iter()
-                .filter(|(_, op, ..)| op.method == BulkMethod::Post)
-                .filter_map(|(_, op, ..)| op.bulk_id.clone())
+                .filter(|op| op.method == BulkMethod::Post)
+                .filter_map(|op| op.bulk_id.clone())
                 .collect()
         } else {
             HashSet::new()
         };
         // Wait until every POST this request depends on has settled, no request in flight
         // touches the same resources, and there is room.
-        let keys: Vec<String> = staged
-            .iter()
-            .filter_map(|(_, op, path, ..)| resource_key(op, path))
-            .collect();
+        let keys: Vec<String> = staged.iter().filter_map(resource_key).collect();
         loop {
             let waits_on_creator = staged
                 .iter()
-                .flat_map(|(_, _, _, refs, _)| refs)
+                .flat_map(|op| &op.local_refs)
                 .any(|r| !local_posts.contains(r) && self.busy_bulk_ids.contains_key(r));
             let conflicts = keys.iter().any(|k| self.busy_keys.contains_key(k));
             if !waits_on_creator
@@ -515,74 +523,12 @@ impl Driver<'_> {
                 break;
             }
         }
-        let mut prepared = Vec::with_capacity(staged.len());
-        let mut skipped_locally: HashMap<String, SkipReason> = HashMap::new();
-        for (index, op, mut path, refs, resent) in staged {
-            let mut data = op.data;
-            let skip = match &self.stopped {
-                Some(JobStop::Authentication { .. }) => Some(SkipReason::AuthenticationFailed),
-                Some(JobStop::ErrorBudget { .. }) => Some(SkipReason::ErrorBudgetExhausted),
-                Some(JobStop::Unreachable { .. }) => Some(SkipReason::ServerUnreachable),
-                Some(JobStop::Journal { .. }) => Some(SkipReason::JournalUnwritable),
-                None => refs.iter().find_map(|r| {
-                    if local_posts.contains(r) {
-                        skipped_locally
-                            .get(r)
-                            .map(|_| SkipReason::DependencySkipped { bulk_id: r.clone() })
-                    } else {
-                        match self.created.get(r) {
-                            Some(Created::Id(_)) => None,
-                            Some(Created::Failed) => {
-                                Some(SkipReason::DependencyFailed { bulk_id: r.clone() })
-                            }
-                            Some(Created::Skipped) => {
-                                Some(SkipReason::DependencySkipped { bulk_id: r.clone() })
-                            }
-                            Some(Created::Unknown) | None => {
-                                Some(SkipReason::DependencyUnknown { bulk_id: r.clone() })
-                            }
-                        }
-                    }
-                }),
-            };
-            if let Some(reason) = skip {
-                if let (Some(bulk_id), BulkMethod::Post) = (&op.bulk_id, op.method) {
-                    skipped_locally.insert(bulk_id.clone(), reason.clone());
-                    self.remember(bulk_id, Created::Skipped);
-                }
-                let outcome = Outcome {
-                    index,
-                    method: op.method,
-                    path,
-                    bulk_id: op.bulk_id,
-                    kind: OutcomeKind::Skipped { reason },
-                };
-                self.settle(outcome);
-                continue;
-            }
-            if !refs.is_empty() && refs.iter().any(|r| !local_posts.contains(r)) {
-                let created = &self.created;
-                let resolve = |bulk_id: &str| match created.get(bulk_id) {
-                    Some(Created::Id(id)) if !local_posts.contains(bulk_id) => Some(id.clone()),
-                    _ => None,
-                };
-                substitute(&mut path, &mut data, &resolve);
-            }
-            let local_refs = refs
-                .into_iter()
-                .filter(|r| local_posts.contains(r))
-                .collect();
-            prepared.push(PreparedOp {
-                index,
-                method: op.method,
-                bulk_id: op.bulk_id,
-                path,
-                version: op.version,
-                data,
-                local_refs,
-                after_ambiguous: resent,
-            });
-        }
+        let prepared = if any_refs || self.stopped.is_some() {
+            self.resolve_or_skip(staged, &local_posts)
+        } else {
+            // Nothing to resolve or skip: the usual case.
+            staged
+        };
         self.flush();
         if prepared.is_empty() {
             return;
@@ -640,6 +586,66 @@ impl Driver<'_> {
             }
             .instrument(span),
         );
+    }
+
+    /// The operations of `staged` that can be sent: those that depend on a POST that failed,
+    /// was skipped or whose outcome is unknown (or all, once the job has stopped) settle as
+    /// skipped; references to POSTs of earlier requests are replaced by the ids they created,
+    /// and only references to POSTs of this request (`local_posts`) are kept.
+    fn resolve_or_skip(
+        &mut self,
+        staged: Vec<PreparedOp>,
+        local_posts: &HashSet<String>,
+    ) -> Vec<PreparedOp> {
+        let mut prepared = Vec::with_capacity(staged.len());
+        let mut skipped_locally: HashMap<String, SkipReason> = HashMap::new();
+        for mut op in staged {
+            let skip = match &self.stopped {
+                Some(JobStop::Authentication { .. }) => Some(SkipReason::AuthenticationFailed),
+                Some(JobStop::ErrorBudget { .. }) => Some(SkipReason::ErrorBudgetExhausted),
+                Some(JobStop::Unreachable { .. }) => Some(SkipReason::ServerUnreachable),
+                Some(JobStop::Journal { .. }) => Some(SkipReason::JournalUnwritable),
+                None => op.local_refs.iter().find_map(|r| {
+                    if local_posts.contains(r) {
+                        skipped_locally
+                            .get(r)
+                            .map(|_| SkipReason::DependencySkipped { bulk_id: r.clone() })
+                    } else {
+                        match self.created.get(r) {
+                            Some(Created::Id(_)) => None,
+                            Some(Created::Failed) => {
+                                Some(SkipReason::DependencyFailed { bulk_id: r.clone() })
+                            }
+                            Some(Created::Skipped) => {
+                                Some(SkipReason::DependencySkipped { bulk_id: r.clone() })
+                            }
+                            Some(Created::Unknown) | None => {
+                                Some(SkipReason::DependencyUnknown { bulk_id: r.clone() })
+                            }
+                        }
+                    }
+                }),
+            };
+            if let Some(reason) = skip {
+                if let (Some(bulk_id), BulkMethod::Post) = (&op.bulk_id, op.method) {
+                    skipped_locally.insert(bulk_id.clone(), reason.clone());
+                    self.remember(bulk_id, Created::Skipped);
+                }
+                self.settle(op.into_outcome(OutcomeKind::Skipped { reason }));
+                continue;
+            }
+            if op.local_refs.iter().any(|r| !local_posts.contains(r)) {
+                let created = &self.created;
+                let resolve = |bulk_id: &str| match created.get(bulk_id) {
+                    Some(Created::Id(id)) if !local_posts.contains(bulk_id) => Some(id.clone()),
+                    _ => None,
+                };
+                substitute(&mut op.path, &mut op.data, &resolve);
+            }
+            op.local_refs.retain(|r| local_posts.contains(r));
+            prepared.push(op);
+        }
+        prepared
     }
 
     /// Waits for one request in flight and settles its operations; false if none is in flight.
@@ -840,7 +846,8 @@ impl Driver<'_> {
 
 /// The resource an operation changes, if it is an existing or named one: requests that share
 /// one never run at the same time.
-fn resource_key(op: &ReadOp, path: &str) -> Option<String> {
+fn resource_key(op: &PreparedOp) -> Option<String> {
+    let path = op.path.as_str();
     match op.method {
         BulkMethod::Put | BulkMethod::Patch | BulkMethod::Delete => Some(path.to_owned()),
         BulkMethod::Post => {
