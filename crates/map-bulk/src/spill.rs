@@ -534,7 +534,7 @@ mod tests {
                         });
                         if partitioned {
                             // The partition of the first definition, with only its members.
-                            let first = (0..count).next().map_or(0, |i| hash(i));
+                            let first = if count == 0 { 0 } else { hash(0) };
                             let number = partition(first) as u64;
                             let start = number << (64 - PARTITION_BITS);
                             let end = start | (u64::MAX >> PARTITION_BITS);
