@@ -50,13 +50,22 @@ fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
     Some((text.get(at + 1..end)?, end + 1))
 }
 
-/// The index of the first `"`, `\` or control character at or after `from`, eight bytes at a
-/// time (the bit trick serde_json's own string scan uses: the lowest flagged byte is exact).
+/// The index of the first `"`, `\` or control character at or after `from`: sixteen bytes at
+/// a time with SSE2 on x86_64, eight at a time elsewhere (the bit trick serde_json's own
+/// string scan uses: the lowest flagged byte is exact).
 #[inline]
 pub(crate) fn find_quote_or_special(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(chunk) = bytes.get(at..at + 16) {
+        let flagged = sse2::special_bytes(chunk);
+        if flagged != 0 {
+            return Some(at + flagged.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut at = from;
     while let Some(chunk) = bytes.get(at..at + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -76,6 +85,26 @@ pub(crate) fn find_quote_or_special(bytes: &[u8], from: usize) -> Option<usize> 
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
         .map(|found| at + found)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, m128i, min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+
+    /// One bit per byte of `chunk` (16 bytes), set for `"`, `\` and control characters.
+    #[inline]
+    pub(super) fn special_bytes(chunk: &[u8]) -> u32 {
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(chunk);
+        let v = m128i::from(bytes);
+        let quote = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'"' as i8));
+        let backslash = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'\\' as i8));
+        // Below 0x20 (unsigned): the smaller of it and 0x1f is itself.
+        let control = cmp_eq_mask_i8_m128i(min_u8_m128i(v, set_splat_i8_m128i(0x1f)), v);
+        move_mask_i8_m128i(quote | backslash | control) as u32
+    }
 }
 
 /// The index just after the object starting at `at`.
