@@ -118,71 +118,99 @@ pub(crate) struct SentOperation<'a> {
     pub(crate) after_ambiguous_attempt: bool,
 }
 
-/// The outcome of each sent operation, in the order sent.
-pub(crate) fn correlate(
-    sent: &[SentOperation<'_>],
-    response: &LeanResponse<'_>,
-    fail_on_errors: Option<u64>,
-) -> Vec<OutcomeKind> {
-    // Built only if a result's bulkId is not the one at its own position.
-    let mut by_bulk_id: Option<HashMap<&str, usize>> = None;
-    let mut assigned: Vec<Option<&LeanResult<'_>>> = vec![None; sent.len()];
-    let mut mismatched = 0usize;
-    for (position, result) in response.operations.iter().enumerate() {
-        let target = match result.bulk_id.as_deref() {
-            Some(bulk_id) if sent.get(position).and_then(|op| op.bulk_id) == Some(bulk_id) => {
-                Some(position)
+/// A response's results matched to the operations sent: each operation's outcome is made
+/// when it is asked for, straight into the operation's [`Outcome`](crate::Outcome).
+pub(crate) struct Correlation<'a> {
+    response: LeanResponse<'a>,
+    /// For each operation sent, the position of its result in the response.
+    assigned: Vec<Option<u32>>,
+    /// Results that matched no operation sent.
+    mismatched: usize,
+    /// Whether the server stopped early under failOnErrors.
+    stopped_early: bool,
+}
+
+impl<'a> Correlation<'a> {
+    /// Matches the results of `response` to `sent`: by bulkId where a result has one, else by
+    /// position.
+    pub(crate) fn new(
+        sent: &[SentOperation<'_>],
+        response: LeanResponse<'a>,
+        fail_on_errors: Option<u64>,
+    ) -> Self {
+        // Built only if a result's bulkId is not the one at its own position.
+        let mut by_bulk_id: Option<HashMap<&str, usize>> = None;
+        let mut assigned: Vec<Option<u32>> = vec![None; sent.len()];
+        let mut mismatched = 0usize;
+        for (position, result) in response.operations.iter().enumerate() {
+            let target = match result.bulk_id.as_deref() {
+                Some(bulk_id) if sent.get(position).and_then(|op| op.bulk_id) == Some(bulk_id) => {
+                    Some(position)
+                }
+                Some(bulk_id) => by_bulk_id
+                    .get_or_insert_with(|| {
+                        sent.iter()
+                            .enumerate()
+                            .filter_map(|(position, op)| Some((op.bulk_id?, position)))
+                            .collect()
+                    })
+                    .get(bulk_id)
+                    .copied(),
+                None => (position < sent.len()).then_some(position),
+            };
+            let method_matches = |target: usize| {
+                result
+                    .method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(sent[target].method.as_str()))
+            };
+            match (target, u32::try_from(position)) {
+                (Some(target), Ok(position))
+                    if assigned[target].is_none() && method_matches(target) =>
+                {
+                    assigned[target] = Some(position)
+                }
+                _ => mismatched += 1,
             }
-            Some(bulk_id) => by_bulk_id
-                .get_or_insert_with(|| {
-                    sent.iter()
-                        .enumerate()
-                        .filter_map(|(position, op)| Some((op.bulk_id?, position)))
-                        .collect()
-                })
-                .get(bulk_id)
-                .copied(),
-            None => (position < sent.len()).then_some(position),
-        };
-        let method_matches = |target: usize| {
-            result
-                .method
-                .as_deref()
-                .is_none_or(|m| m.eq_ignore_ascii_case(sent[target].method.as_str()))
-        };
-        match target {
-            Some(target) if assigned[target].is_none() && method_matches(target) => {
-                assigned[target] = Some(result)
-            }
-            _ => mismatched += 1,
+        }
+        let errors = response
+            .operations
+            .iter()
+            .filter(|r| r.status.as_ref().is_some_and(|s| s.0 >= 400))
+            .count() as u64;
+        let stopped_early = fail_on_errors.is_some_and(|limit| limit > 0 && errors >= limit);
+        Correlation {
+            response,
+            assigned,
+            mismatched,
+            stopped_early,
         }
     }
-    let errors = response
-        .operations
-        .iter()
-        .filter(|r| r.status.as_ref().is_some_and(|s| s.0 >= 400))
-        .count() as u64;
-    let stopped_early = fail_on_errors.is_some_and(|limit| limit > 0 && errors >= limit);
-    sent.iter()
-        .zip(assigned)
-        .map(|(op, result)| match result {
+
+    /// The outcome of `op`, the operation sent at `position`.
+    pub(crate) fn outcome(&self, position: usize, op: &SentOperation<'_>) -> OutcomeKind {
+        let result = self.assigned.get(position).copied().flatten();
+        match result.and_then(|at| self.response.operations.get(at as usize)) {
             Some(result) => settle(op, result),
-            None if stopped_early && mismatched == 0 => OutcomeKind::Skipped {
+            None if self.stopped_early && self.mismatched == 0 => OutcomeKind::Skipped {
                 reason: SkipReason::StoppedByFailOnErrors,
             },
             None => OutcomeKind::Unknown {
-                reason: if mismatched > 0 {
-                    format!("the response's results did not match the operations sent ({mismatched} unmatched)")
+                reason: if self.mismatched > 0 {
+                    format!(
+                        "the response's results did not match the operations sent ({} unmatched)",
+                        self.mismatched
+                    )
                 } else {
                     format!(
                         "the response has {} results for {} operations and none for this one",
-                        response.operations.len(),
-                        sent.len()
+                        self.response.operations.len(),
+                        self.assigned.len()
                     )
                 },
             },
-        })
-        .collect()
+        }
+    }
 }
 
 fn settle(op: &SentOperation<'_>, result: &LeanResult<'_>) -> OutcomeKind {
@@ -271,7 +299,11 @@ mod tests {
         fail_on_errors: Option<u64>,
     ) -> Vec<OutcomeKind> {
         let response: LeanResponse<'_> = serde_json::from_str(body).unwrap();
-        correlate(ops, &response, fail_on_errors)
+        let correlation = Correlation::new(ops, response, fail_on_errors);
+        ops.iter()
+            .enumerate()
+            .map(|(position, op)| correlation.outcome(position, op))
+            .collect()
     }
 
     #[test]

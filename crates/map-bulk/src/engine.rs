@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::client::{BulkClient, BulkError, RawAnswer, excerpt, retry_after};
-use crate::correlate::{LeanResponse, SentOperation, correlate};
+use crate::correlate::{Correlation, LeanResponse, SentOperation};
 use crate::encode::{BodyWriter, OperationParts};
 use crate::event::{Event, EventHandler, ignore_events};
 use crate::journal::{Journal, Restored};
@@ -391,6 +391,15 @@ impl PreparedOp {
     fn encoded_size_bound(&self) -> usize {
         let text = |field: &Option<String>| field.as_deref().map_or(0, str::len);
         64 + self.path.len() + text(&self.bulk_id) + text(&self.version) + text(&self.data)
+    }
+
+    /// What the response is matched against.
+    fn sent(&self) -> SentOperation<'_> {
+        SentOperation {
+            method: self.method,
+            bulk_id: self.bulk_id.as_deref(),
+            after_ambiguous_attempt: self.after_ambiguous,
+        }
     }
 
     fn outcome(&self, kind: OutcomeKind) -> Outcome {
@@ -870,9 +879,9 @@ fn resource_key(op: &PreparedOp) -> Option<String> {
 type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// How one attempt ended, as far as retrying is concerned.
-enum Answer {
-    /// 200 with a readable body: the outcome of each operation sent, in order.
-    Processed(Vec<OutcomeKind>),
+enum Answer<'a> {
+    /// 200 with a readable body: its results, matched to the operations sent.
+    Processed(Correlation<'a>),
     /// 400: the whole request refused with this error; nothing applied.
     Refused(Option<MapError>, String),
     /// 401 or 403.
@@ -888,12 +897,12 @@ enum Answer {
     Failed(Option<u16>, Option<MapError>, String),
 }
 
-/// Sorts an attempt's result; a 200 body is read once, straight into outcomes for `sent`.
-fn classify(
-    result: Result<RawAnswer, BulkError>,
+/// Sorts an attempt's result; a 200 body is read once and its results matched to `sent`.
+fn classify<'a>(
+    result: &'a Result<RawAnswer, BulkError>,
     sent: &[SentOperation<'_>],
     fail_on_errors: Option<u64>,
-) -> Answer {
+) -> Answer<'a> {
     let answer = match result {
         Ok(answer) => answer,
         Err(BulkError::Transport(error)) => {
@@ -923,7 +932,7 @@ fn classify(
             .map_err(|e| e.to_string())
             .and_then(|text| LeanResponse::read(text, sent.len()).map_err(|e| e.to_string()))
         {
-            Ok(response) => Answer::Processed(correlate(sent, &response, fail_on_errors)),
+            Ok(response) => Answer::Processed(Correlation::new(sent, response, fail_on_errors)),
             Err(e) => Answer::Ambiguous(format!(
                 "the 200 answer could not be read ({e}); it starts {:?}",
                 excerpt(&answer.body)
@@ -998,23 +1007,15 @@ fn execute(
             if result.is_ok() {
                 context.answered.fetch_add(1, Ordering::Relaxed);
             }
-            let sent: Vec<SentOperation<'_>> = ops
-                .iter()
-                .map(|op| SentOperation {
-                    method: op.method,
-                    bulk_id: op.bulk_id.as_deref(),
-                    after_ambiguous_attempt: op.after_ambiguous,
-                })
-                .collect();
-            let answer = classify(result, &sent, context.fail_on_errors);
+            let sent: Vec<SentOperation<'_>> = ops.iter().map(PreparedOp::sent).collect();
+            let answer = classify(&result, &sent, context.fail_on_errors);
             drop(sent);
             let retry_cause = match answer {
-                Answer::Processed(kinds) => {
-                    outcomes.extend(
-                        ops.into_iter()
-                            .zip(kinds)
-                            .map(|(op, kind)| op.into_outcome(kind)),
-                    );
+                Answer::Processed(correlation) => {
+                    outcomes.extend(ops.into_iter().enumerate().map(|(position, op)| {
+                        let kind = correlation.outcome(position, &op.sent());
+                        op.into_outcome(kind)
+                    }));
                     return (outcomes, None);
                 }
                 Answer::Refused(error, message) => {
