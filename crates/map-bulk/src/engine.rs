@@ -293,7 +293,7 @@ impl Engine {
             let mut batch = Vec::with_capacity(planned.count as usize);
             for index in planned.first..planned.end() {
                 match operations.next() {
-                    Some(Ok(op)) => batch.push((index, op)),
+                    Some(Ok(op)) => batch.push((index, op, false)),
                     Some(Err(message)) => driver.settle_unread(index, message),
                     None => driver.settle_unread(
                         index,
@@ -467,7 +467,9 @@ struct Driver<'a> {
 }
 
 impl Driver<'_> {
-    async fn launch(&mut self, request: u64, batch: Vec<(u64, ReadOp)>) {
+    /// Sends `batch` (each operation with its index, and `false`: whether an earlier run may
+    /// have applied it is for [`restore`](Self::restore) to say) as request `request`.
+    async fn launch(&mut self, request: u64, batch: Vec<(u64, ReadOp, bool)>) {
         let batch = self.restore(batch);
         if batch.is_empty() {
             self.flush();
@@ -734,12 +736,13 @@ impl Driver<'_> {
     /// Settles the operations of `batch` that an earlier run recorded in the journal, and
     /// POSTs it left in flight (`unknown`: never sent again). Returns the rest, each with
     /// whether an earlier run may have applied it (a PUT, PATCH or DELETE left in flight).
-    fn restore(&mut self, batch: Vec<(u64, ReadOp)>) -> Vec<(u64, ReadOp, bool)> {
+    fn restore(&mut self, batch: Vec<(u64, ReadOp, bool)>) -> Vec<(u64, ReadOp, bool)> {
         if self.restored.settled.is_empty() && self.restored.interrupted.is_empty() {
-            return batch.into_iter().map(|(i, op)| (i, op, false)).collect();
+            // Nothing from an earlier run: the batch as it is, without moving it.
+            return batch;
         }
         let mut rest = Vec::with_capacity(batch.len());
-        for (index, op) in batch {
+        for (index, op, _) in batch {
             let earlier = self.restored.settled.take(index).unwrap_or_else(|error| {
                 // The journal says it settled: whatever it was, it is not sent again.
                 Some(Outcome {
