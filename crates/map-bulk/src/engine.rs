@@ -709,11 +709,13 @@ impl Driver<'_> {
             }
         }
         let mut counts = Summary::default();
-        for outcome in execution.outcomes {
+        let mut outcomes = execution.outcomes;
+        for outcome in &mut outcomes {
             counts.count(&outcome.kind);
-            self.remember_post(&outcome);
-            self.settle(outcome);
+            self.remember_post(outcome);
+            self.settle_in_place(outcome);
         }
+        drop(outcomes);
         (self.events)(&Event::RequestSettled {
             request: execution.request,
             succeeded: counts.succeeded,
@@ -836,14 +838,32 @@ impl Driver<'_> {
         });
     }
 
-    fn settle(&mut self, outcome: Outcome) {
+    fn settle(&mut self, mut outcome: Outcome) {
+        self.settle_in_place(&mut outcome);
+    }
+
+    /// Settles `outcome` where it lies: reported at once when it is next in input order (the
+    /// usual case: it is not moved), otherwise taken out to wait its turn.
+    fn settle_in_place(&mut self, outcome: &mut Outcome) {
         self.summary.count(&outcome.kind);
         if outcome.index == self.next_to_emit && self.pending.is_empty() {
             // In order already: report it at once.
-            (self.events)(&Event::OperationSettled(&outcome));
+            (self.events)(&Event::OperationSettled(outcome));
             self.next_to_emit += 1;
         } else {
-            self.pending.insert(outcome.index, outcome);
+            let waiting = std::mem::replace(
+                outcome,
+                Outcome {
+                    index: outcome.index,
+                    method: outcome.method,
+                    path: String::new(),
+                    bulk_id: None,
+                    kind: OutcomeKind::Unknown {
+                        reason: String::new(),
+                    },
+                },
+            );
+            self.pending.insert(waiting.index, waiting);
         }
     }
 
