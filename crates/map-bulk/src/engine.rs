@@ -293,7 +293,7 @@ impl Engine {
             let mut batch = Vec::with_capacity(planned.count as usize);
             for index in planned.first..planned.end() {
                 match operations.next() {
-                    Some(Ok(op)) => batch.push((index, op, false)),
+                    Some(Ok(op)) => batch.push(PreparedOp::read(index, op)),
                     Some(Err(message)) => driver.settle_unread(index, message),
                     None => driver.settle_unread(
                         index,
@@ -376,6 +376,28 @@ struct PreparedOp {
 }
 
 impl PreparedOp {
+    /// Operation `index` as the second pass read it, its path normalised (validation
+    /// guarantees it is well-formed), not yet checked for references or against the journal.
+    fn read(index: u64, op: ReadOp) -> Self {
+        let path = match op.path {
+            Some(path) => match normalized(&path) {
+                std::borrow::Cow::Borrowed(_) => path,
+                std::borrow::Cow::Owned(fixed) => fixed,
+            },
+            None => String::new(),
+        };
+        PreparedOp {
+            index,
+            method: op.method,
+            bulk_id: op.bulk_id,
+            path,
+            version: op.version,
+            data: op.data,
+            local_refs: Vec::new(),
+            after_ambiguous: false,
+        }
+    }
+
     fn into_outcome(self, kind: OutcomeKind) -> Outcome {
         Outcome {
             index: self.index,
@@ -467,43 +489,21 @@ struct Driver<'a> {
 }
 
 impl Driver<'_> {
-    /// Sends `batch` (each operation with its index, and `false`: whether an earlier run may
-    /// have applied it is for [`restore`](Self::restore) to say) as request `request`.
-    async fn launch(&mut self, request: u64, batch: Vec<(u64, ReadOp, bool)>) {
-        let batch = self.restore(batch);
-        if batch.is_empty() {
+    /// Sends `batch` (operations as read, see [`PreparedOp::read`]) as request `request`.
+    async fn launch(&mut self, request: u64, batch: Vec<PreparedOp>) {
+        let mut staged = self.restore(batch);
+        if staged.is_empty() {
             self.flush();
             return;
         }
-        // Normalise paths and find references (validation guarantees both are well-formed).
-        // Each operation's references wait in `local_refs` until those to other requests are
-        // resolved below.
-        let mut staged = Vec::with_capacity(batch.len());
+        // Find references (validation guarantees they are well-formed). Each operation's
+        // references wait in `local_refs` until those to other requests are resolved below.
         let mut any_refs = false;
-        for (index, op, resent) in batch {
-            let path = match op.path {
-                Some(path) => match normalized(&path) {
-                    std::borrow::Cow::Borrowed(_) => path,
-                    std::borrow::Cow::Owned(fixed) => fixed,
-                },
-                None => String::new(),
-            };
-            let refs = if self.may_refer {
-                references(&path, op.data.as_deref())
-            } else {
-                Vec::new()
-            };
-            any_refs |= !refs.is_empty();
-            staged.push(PreparedOp {
-                index,
-                method: op.method,
-                bulk_id: op.bulk_id,
-                path,
-                version: op.version,
-                data: op.data,
-                local_refs: refs,
-                after_ambiguous: resent,
-            });
+        if self.may_refer {
+            for op in &mut staged {
+                op.local_refs = references(&op.path, op.data.as_deref());
+                any_refs |= !op.local_refs.is_empty();
+            }
         }
         // The bulkIds POSTed by this request (only needed when something refers to one).
         let local_posts: HashSet<String> = if any_refs {
@@ -738,46 +738,35 @@ impl Driver<'_> {
     /// Settles the operations of `batch` that an earlier run recorded in the journal, and
     /// POSTs it left in flight (`unknown`: never sent again). Returns the rest, each with
     /// whether an earlier run may have applied it (a PUT, PATCH or DELETE left in flight).
-    fn restore(&mut self, batch: Vec<(u64, ReadOp, bool)>) -> Vec<(u64, ReadOp, bool)> {
+    fn restore(&mut self, batch: Vec<PreparedOp>) -> Vec<PreparedOp> {
         if self.restored.settled.is_empty() && self.restored.interrupted.is_empty() {
             // Nothing from an earlier run: the batch as it is, without moving it.
             return batch;
         }
         let mut rest = Vec::with_capacity(batch.len());
-        for (index, op, _) in batch {
+        for mut op in batch {
+            let index = op.index;
             let earlier = self.restored.settled.take(index).unwrap_or_else(|error| {
                 // The journal says it settled: whatever it was, it is not sent again.
-                Some(Outcome {
-                    index,
-                    method: op.method,
-                    path: normalized(op.path.as_deref().unwrap_or("")).into_owned(),
-                    bulk_id: op.bulk_id.clone(),
-                    kind: OutcomeKind::Unknown {
-                        reason: format!(
-                            "an earlier run settled it, but its record could not be read back from the journal ({error}); not sent again"
-                        ),
-                    },
-                })
+                Some(op.outcome(OutcomeKind::Unknown {
+                    reason: format!(
+                        "an earlier run settled it, but its record could not be read back from the journal ({error}); not sent again"
+                    ),
+                }))
             });
             if let Some(outcome) = earlier {
                 self.resumed += 1;
                 self.remember_post(&outcome);
                 self.settle(outcome);
             } else if !self.restored.interrupted.remove(&index) {
-                rest.push((index, op, false));
+                rest.push(op);
             } else if op.method != BulkMethod::Post {
-                rest.push((index, op, true));
+                op.after_ambiguous = true;
+                rest.push(op);
             } else {
-                let path = op.path.as_deref().unwrap_or("");
-                let outcome = Outcome {
-                    index,
-                    method: op.method,
-                    path: normalized(path).into_owned(),
-                    bulk_id: op.bulk_id,
-                    kind: OutcomeKind::Unknown {
-                        reason: "an earlier run sent it and was interrupted before the answer came; a POST is not sent again when it may have been applied".to_owned(),
-                    },
-                };
+                let outcome = op.into_outcome(OutcomeKind::Unknown {
+                    reason: "an earlier run sent it and was interrupted before the answer came; a POST is not sent again when it may have been applied".to_owned(),
+                });
                 if let Some(journal) = &mut self.journal {
                     if let Err(error) = journal.record_settled(std::iter::once(&outcome)) {
                         self.stop_for_journal(&error);
