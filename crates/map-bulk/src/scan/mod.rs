@@ -143,20 +143,51 @@ fn object_end(bytes: &[u8], at: usize) -> Option<usize> {
     None
 }
 
-/// Which of `keys` (each written `"name":`, no two starting with the same letter) the member
-/// at `at` starts with, and the index
-/// after its colon and the spaces that follow. A key written this way has no escapes and no
-/// space before its colon, as nearly every key does: one comparison instead of reading the
-/// key as a string. `None` when it is not one of them written so (the caller then reads the
-/// key in full, which also refuses it if it is unknown).
+/// A key as nearly every key is written, `"name":` (no escapes, no space before the colon),
+/// kept as a masked 16-byte word: a member is recognised by one comparison of words.
+pub(super) struct KnownKey {
+    word: u128,
+    mask: u128,
+    len: usize,
+    first_letter: u8,
+}
+
+impl KnownKey {
+    /// `text` is the key written `"name":`, at most 16 bytes.
+    pub(super) const fn new(text: &[u8]) -> Self {
+        assert!(
+            text.len() >= 2 && text.len() <= 16,
+            "a known key is 2 to 16 bytes"
+        );
+        let (mut word, mut mask) = (0u128, 0u128);
+        let mut at = 0;
+        while at < text.len() {
+            word |= (text[at] as u128) << (8 * at);
+            mask |= 0xff << (8 * at);
+            at += 1;
+        }
+        KnownKey {
+            word,
+            mask,
+            len: text.len(),
+            first_letter: text[1],
+        }
+    }
+}
+
+/// Which of `keys` (no two starting with the same letter) the member at `at` starts with,
+/// and the index after its colon and the spaces that follow; `None` when it is none of them
+/// written so, or too near the end of the text to compare a whole word (the caller then
+/// reads the key in full, which also refuses it if it is unknown).
 #[inline]
-fn known_key(bytes: &[u8], at: usize, keys: &[&[u8]]) -> Option<(usize, usize)> {
-    let rest = bytes.get(at..)?;
-    // The key's first letter picks the one candidate (the keys given differ in it).
-    let first = *rest.get(1)?;
-    let slot = keys.iter().position(|key| key[1] == first)?;
-    rest.starts_with(keys[slot])
-        .then(|| (slot, skip_space(bytes, at + keys[slot].len())))
+fn known_key(bytes: &[u8], at: usize, keys: &[KnownKey]) -> Option<(usize, usize)> {
+    let mut window = [0u8; 16];
+    window.copy_from_slice(bytes.get(at..at + 16)?);
+    let word = u128::from_le_bytes(window);
+    // The key's first letter picks the one candidate.
+    let slot = keys.iter().position(|key| key.first_letter == window[1])?;
+    let key = &keys[slot];
+    (word & key.mask == key.word).then(|| (slot, skip_space(bytes, at + key.len)))
 }
 
 /// The index after `:` and the spaces around it.

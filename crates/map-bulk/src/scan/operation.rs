@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use map_entities::BulkMethod;
 
 use super::{
-    Next, is_json_object, known_key, next_member, object_end, only_space_after, plain_string,
-    skip_space,
+    KnownKey, Next, is_json_object, known_key, next_member, object_end, only_space_after,
+    plain_string, skip_space,
 };
 use crate::source::OperationRef;
 
@@ -22,12 +22,12 @@ pub(crate) struct Scanned<'a> {
 }
 
 /// An operation's keys, in the order of its slots.
-const OPERATION_KEYS: [&[u8]; 5] = [
-    b"\"method\":",
-    b"\"bulkId\":",
-    b"\"path\":",
-    b"\"version\":",
-    b"\"data\":",
+const OPERATION_KEYS: [KnownKey; 5] = [
+    KnownKey::new(b"\"method\":"),
+    KnownKey::new(b"\"bulkId\":"),
+    KnownKey::new(b"\"path\":"),
+    KnownKey::new(b"\"version\":"),
+    KnownKey::new(b"\"data\":"),
 ];
 
 /// Finds the fields of the operation object in `text`, which must be JSON that serde_json

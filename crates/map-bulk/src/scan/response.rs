@@ -3,8 +3,8 @@
 use serde_json::value::RawValue;
 
 use super::{
-    Next, after_colon, known_key, next_member, object_end, only_space_after, plain_string,
-    skip_space, string_or_null,
+    KnownKey, Next, after_colon, known_key, next_member, object_end, only_space_after,
+    plain_string, skip_space, string_or_null,
 };
 use crate::correlate::{LeanResponse, LeanResult, Status, Text};
 
@@ -94,12 +94,12 @@ fn results(text: &str, at: usize, expected: usize) -> Option<(Vec<LeanResult<'_>
 }
 
 /// A result's keys, in the order of its slots.
-const RESULT_KEYS: [&[u8]; 5] = [
-    b"\"method\":",
-    b"\"bulkId\":",
-    b"\"location\":",
-    b"\"status\":",
-    b"\"response\":",
+const RESULT_KEYS: [KnownKey; 5] = [
+    KnownKey::new(b"\"method\":"),
+    KnownKey::new(b"\"bulkId\":"),
+    KnownKey::new(b"\"location\":"),
+    KnownKey::new(b"\"status\":"),
+    KnownKey::new(b"\"response\":"),
 ];
 
 /// One result object and the index after it.
