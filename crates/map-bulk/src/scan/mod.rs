@@ -146,6 +146,8 @@ fn object_end(bytes: &[u8], at: usize) -> Option<usize> {
 /// A key as nearly every key is written, `"name":` (no escapes, no space before the colon),
 /// kept as a masked 16-byte word: a member is recognised by one comparison of words.
 pub(super) struct KnownKey {
+    /// The key as written, `"name":`.
+    text: &'static [u8],
     word: u128,
     mask: u128,
     len: usize,
@@ -154,10 +156,10 @@ pub(super) struct KnownKey {
 
 impl KnownKey {
     /// `text` is the key written `"name":`, at most 16 bytes.
-    pub(super) const fn new(text: &[u8]) -> Self {
+    pub(super) const fn new(text: &'static [u8]) -> Self {
         assert!(
-            text.len() >= 2 && text.len() <= 16,
-            "a known key is 2 to 16 bytes"
+            text.len() >= 4 && text.len() <= 16,
+            "a known key is 4 to 16 bytes"
         );
         let (mut word, mut mask) = (0u128, 0u128);
         let mut at = 0;
@@ -167,12 +169,35 @@ impl KnownKey {
             at += 1;
         }
         KnownKey {
+            text,
             word,
             mask,
             len: text.len(),
             first_letter: text[1],
         }
     }
+
+    /// The key's name, without quotes and colon.
+    fn name(&self) -> &[u8] {
+        &self.text[1..self.text.len() - 2]
+    }
+}
+
+/// Which of `keys` the member at `at` has, and the index after its colon and the spaces
+/// around it: by one comparison when it is written as a known key is, else by reading the
+/// key as a plain string. `None` for a key that is not one of them (or has escapes), or no
+/// colon after it.
+#[inline]
+fn member_key(text: &str, at: usize, keys: &[KnownKey]) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    if let Some(found) = known_key(bytes, at, keys) {
+        return Some(found);
+    }
+    let (key, after) = plain_string(text, at)?;
+    let slot = keys
+        .iter()
+        .position(|known| known.name() == key.as_bytes())?;
+    Some((slot, after_colon(bytes, after)?))
 }
 
 /// Which of `keys` (no two starting with the same letter) the member at `at` starts with,

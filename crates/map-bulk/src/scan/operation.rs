@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use map_entities::BulkMethod;
 
 use super::{
-    KnownKey, Next, is_json_object, known_key, next_member, object_end, only_space_after,
+    KnownKey, Next, is_json_object, member_key, next_member, object_end, only_space_after,
     plain_string, skip_space,
 };
 use crate::source::OperationRef;
@@ -50,28 +50,8 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
     };
     if bytes.get(at) != Some(&b'}') {
         loop {
-            let slot = match known_key(bytes, at, &OPERATION_KEYS) {
-                Some((slot, after)) => {
-                    at = after;
-                    slot
-                }
-                None => {
-                    let (key, after) = plain_string(text, at)?;
-                    at = skip_space(bytes, after);
-                    if bytes.get(at) != Some(&b':') {
-                        return None;
-                    }
-                    at = skip_space(bytes, at + 1);
-                    match key {
-                        "method" => 0,
-                        "bulkId" => 1,
-                        "path" => 2,
-                        "version" => 3,
-                        "data" => 4,
-                        _ => return None,
-                    }
-                }
-            };
+            let (slot, after) = member_key(text, at, &OPERATION_KEYS)?;
+            at = after;
             let is_null = bytes.get(at..)?.starts_with(b"null");
             if std::mem::replace(&mut seen[slot], true) {
                 return None;

@@ -3,7 +3,7 @@
 use serde_json::value::RawValue;
 
 use super::{
-    KnownKey, Next, after_colon, known_key, next_member, object_end, only_space_after,
+    KnownKey, Next, after_colon, member_key, next_member, object_end, only_space_after,
     plain_string, skip_space, string_or_null,
 };
 use crate::correlate::{LeanResponse, LeanResult, Status, Text};
@@ -121,24 +121,8 @@ fn result(text: &str, at: usize) -> Option<(LeanResult<'_>, usize)> {
         return Some((one, at + 1));
     }
     loop {
-        let slot = match known_key(bytes, at, &RESULT_KEYS) {
-            Some((slot, after)) => {
-                at = after;
-                slot
-            }
-            None => {
-                let (key, after) = plain_string(text, at)?;
-                at = after_colon(bytes, after)?;
-                match key {
-                    "method" => 0,
-                    "bulkId" => 1,
-                    "location" => 2,
-                    "status" => 3,
-                    "response" => 4,
-                    _ => return None,
-                }
-            }
-        };
+        let (slot, after) = member_key(text, at, &RESULT_KEYS)?;
+        at = after;
         if std::mem::replace(&mut seen[slot], true) {
             return None;
         }
