@@ -16,6 +16,9 @@ pub struct Plan {
     pub requests: Vec<PlannedRequest>,
     /// Operations in the job.
     pub operations: u64,
+    /// The `bulkId:X` references the job's operations make, in paths and in data. When there
+    /// are none, [`Plan::substitutions`] has nothing to look for and does not read the job.
+    pub references: u64,
 }
 
 /// One planned request: a run of consecutive operations.
@@ -99,11 +102,15 @@ impl Plan {
     ///
     /// The job is read twice: first for the bulkIds referenced, then for where they are
     /// defined and used; only referenced bulkIds are remembered, so memory follows the
-    /// references, not the size of the job.
+    /// references, not the size of the job. A job without references (as its plan counted
+    /// them) is not read at all.
     pub fn substitutions(
         &self,
         source: &mut dyn OperationSource,
     ) -> Result<Vec<Substitution>, SourceError> {
+        if self.references == 0 {
+            return Ok(Vec::new());
+        }
         let mut referenced: HashSet<String> = HashSet::new();
         source.visit(&mut |op| {
             if let Ok(op) = op {
@@ -167,6 +174,7 @@ pub(crate) fn plan_requests(
     let mut plan = Plan {
         requests: Vec::new(),
         operations,
+        references: 0,
     };
     let mut sizes = sizes.into_iter();
     let mut current = PlannedRequest {

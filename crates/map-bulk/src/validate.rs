@@ -356,7 +356,7 @@ pub(crate) fn validate(
         .into_reader()
         .map_err(JobInputError::temp_file)?
         .map_while(|size| size.map_err(|e| unreadable = Some(e)).ok());
-    let plan = plan_requests(
+    let mut plan = plan_requests(
         sizes,
         operations,
         &spans,
@@ -379,6 +379,7 @@ pub(crate) fn validate(
             total: problems.total,
         }));
     }
+    plan.references = refs.len() as u64;
     let mut referenced: Vec<u64> = refs.iter().map(|r| r.hash).collect();
     referenced.sort_unstable();
     referenced.dedup();

@@ -9,8 +9,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use map_bulk::{
-    BulkClient, Endpoint, Engine, Event, EventHandler, JobConfig, JobStop, Limits, Outcome,
-    OutcomeKind, RetryPolicy, SkipReason,
+    BulkClient, Endpoint, Engine, Event, EventHandler, JobConfig, JobStop, Limits, OperationSource,
+    Operations, Outcome, OutcomeKind, RetryPolicy, SkipReason, SourceError,
 };
 use map_entities::BulkOperation;
 use map_sim::{Fault, FaultPlan, SimConfig, Simulator};
@@ -672,6 +672,7 @@ async fn a_dry_run_lists_the_substitutions() {
     let engine = engine(&sim, config(2));
     let plan = engine.plan(&mut job).unwrap();
     assert_eq!(plan.request_of(2), Some(2));
+    assert_eq!(plan.references, 3, "u1 in data twice, g1 in a path");
     let substitutions: Vec<String> = plan
         .substitutions(&mut job)
         .unwrap()
@@ -686,6 +687,38 @@ async fn a_dry_run_lists_the_substitutions() {
         ]
     );
     assert_eq!(sim.counters().bulk_requests, 0);
+}
+
+/// A source that counts the passes made over it.
+struct CountingPasses {
+    job: Vec<BulkOperation>,
+    passes: usize,
+}
+
+impl OperationSource for CountingPasses {
+    fn operations(&mut self) -> Result<Operations<'_>, SourceError> {
+        self.passes += 1;
+        self.job.operations()
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_of_a_job_without_references_reads_it_once() {
+    let sim = sim(SimConfig::default()).await;
+    let mut job = CountingPasses {
+        job: vec![
+            BulkOperation::post("/Users", "u1", user("a")),
+            BulkOperation::post("/Users", "u2", user("b")),
+        ],
+        passes: 0,
+    };
+    let plan = engine(&sim, config(1)).plan(&mut job).unwrap();
+    assert_eq!((plan.references, job.passes), (0, 1));
+    assert_eq!(plan.substitutions(&mut job).unwrap(), []);
+    assert_eq!(
+        job.passes, 1,
+        "nothing to substitute: the job is not read again"
+    );
 }
 
 #[tokio::test]
