@@ -234,7 +234,11 @@ fn settle(op: &SentOperation<'_>, result: &LeanResult<'_>) -> OutcomeKind {
                 note: None,
             }
         }
-        404 if op.method == BulkMethod::Delete && op.after_ambiguous_attempt => {
+        404 | 400
+            if op.method == BulkMethod::Delete
+                && op.after_ambiguous_attempt
+                && says_not_found(status, result.response) =>
+        {
             OutcomeKind::Succeeded {
                 status,
                 location,
@@ -269,6 +273,15 @@ fn settle(op: &SentOperation<'_>, result: &LeanResult<'_>) -> OutcomeKind {
             }
         }
     }
+}
+
+/// Whether a result says its resource does not exist: RFC 7644's 404, or mAP Core's 400
+/// whose detail is `'X' Not Found`.
+fn says_not_found(status: u16, response: Option<&RawValue>) -> bool {
+    status == 404
+        || response
+            .and_then(|raw| serde_json::from_str::<MapError>(raw.get()).ok())
+            .is_some_and(|error| error.is_not_found())
 }
 
 fn response_id(response: Option<&RawValue>) -> Option<String> {
@@ -391,5 +404,34 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn map_s_400_not_found_settles_a_retried_delete_too() {
+        let mut ops = sent(&[(BulkMethod::Delete, None), (BulkMethod::Delete, None)]);
+        ops[0].after_ambiguous_attempt = true;
+        ops[1].after_ambiguous_attempt = true;
+        let not_found = r#"{"schemas":["urn:ietf:params:scim:schemas:mace:gakunin.jp:core:2.0:Error"],"status":"400","scimType":"invalidValue","detail":"'g1' Not Found"}"#;
+        let other = r#"{"schemas":["urn:ietf:params:scim:schemas:mace:gakunin.jp:core:2.0:Error"],"status":"400","scimType":"invalidValue","detail":"No update rights for 'g2'"}"#;
+        let body = format!(
+            r#"{{"Operations":[{{"method":"DELETE","path":"Groups/g1","status":"400","response":{not_found}}},{{"method":"DELETE","path":"Groups/g2","status":"400","response":{other}}}]}}"#
+        );
+        let kinds = outcomes(&ops, &body, None);
+        assert!(
+            matches!(
+                &kinds[0],
+                OutcomeKind::Succeeded {
+                    status: 400,
+                    note: Some(_),
+                    ..
+                }
+            ),
+            "{kinds:?}"
+        );
+        // Any other 400 after a lost answer proves nothing.
+        assert!(
+            matches!(&kinds[1], OutcomeKind::Unknown { .. }),
+            "{kinds:?}"
+        );
     }
 }

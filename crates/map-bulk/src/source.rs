@@ -20,22 +20,51 @@ use serde_json::value::RawValue;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "JobOperationFields")]
 pub struct JobOperation {
     /// The method.
     pub method: BulkMethod,
-    /// The `bulkId` (required on POST).
-    #[serde(rename = "bulkId", default)]
+    /// The `bulkId`: needed only when a later operation refers to what this POST creates.
     pub bulk_id: Option<String>,
-    /// The resource path, e.g. `/Users` or `/Groups/lab-a`.
-    #[serde(default)]
+    /// The resource path, e.g. `/Users`, `/Groups/lab-a` or `Groups/lab-a`.
     pub path: Option<String>,
     /// The resource version (an entity tag), sent as `version`.
-    #[serde(default)]
     pub version: Option<String>,
-    /// The resource or PatchOp document, as raw JSON.
-    #[serde(default)]
+    /// The resource or PatchOp document (or one bare patch operation), as raw JSON.
     pub data: Option<Box<RawValue>>,
+}
+
+/// [`JobOperation`] as written: its fields, and a result's fields left `null`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobOperationFields {
+    method: BulkMethod,
+    #[serde(rename = "bulkId", default)]
+    bulk_id: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    data: Option<Box<RawValue>>,
+    #[serde(rename = "location", default)]
+    _location: ResultField,
+    #[serde(rename = "response", default)]
+    _response: ResultField,
+    #[serde(rename = "status", default)]
+    _status: ResultField,
+}
+
+impl From<JobOperationFields> for JobOperation {
+    fn from(fields: JobOperationFields) -> Self {
+        JobOperation {
+            method: fields.method,
+            bulk_id: fields.bulk_id,
+            path: fields.path,
+            version: fields.version,
+            data: fields.data,
+        }
+    }
 }
 
 impl JobOperation {
@@ -66,28 +95,82 @@ impl JobOperation {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "OperationRefFields<'a>")]
 pub struct OperationRef<'a> {
     /// The method.
     pub method: BulkMethod,
-    /// The `bulkId` (required on POST); owned only if it had escapes.
-    #[serde(rename = "bulkId", default, borrow, deserialize_with = "borrowed_text")]
+    /// The `bulkId` (needed only when something refers to the POST); owned only if it had
+    /// escapes.
     pub bulk_id: Option<Cow<'a, str>>,
     /// The resource path.
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub path: Option<Cow<'a, str>>,
     /// The resource version.
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub version: Option<Cow<'a, str>>,
-    /// The resource or PatchOp document: its JSON text exactly as read (checked to be
-    /// valid JSON).
-    #[serde(default, borrow, deserialize_with = "raw_json")]
+    /// The resource or PatchOp document (or one bare patch operation): its JSON text exactly
+    /// as read (checked to be valid JSON).
     pub data: Option<&'a str>,
     /// The whole operation's JSON text, when the source lends it (set by the source, never
     /// read from the JSON): the engine hashes it so that its second pass, reading
     /// [`OperationSource::texts`], can tell the input has not changed.
-    #[serde(skip)]
     pub text: Option<&'a str>,
+}
+
+/// [`OperationRef`] as written: its fields, and a result's fields left `null`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationRefFields<'a> {
+    method: BulkMethod,
+    #[serde(rename = "bulkId", default, borrow, deserialize_with = "borrowed_text")]
+    bulk_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed_text")]
+    path: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed_text")]
+    version: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "raw_json")]
+    data: Option<&'a str>,
+    #[serde(rename = "location", default)]
+    _location: ResultField,
+    #[serde(rename = "response", default)]
+    _response: ResultField,
+    #[serde(rename = "status", default)]
+    _status: ResultField,
+}
+
+impl<'a> From<OperationRefFields<'a>> for OperationRef<'a> {
+    fn from(fields: OperationRefFields<'a>) -> Self {
+        OperationRef {
+            method: fields.method,
+            bulk_id: fields.bulk_id,
+            path: fields.path,
+            version: fields.version,
+            data: fields.data,
+            text: None,
+        }
+    }
+}
+
+/// `location`, `response` or `status` in a job's operation: a result's field, which mAP
+/// Core's own client writes as `null` in every operation it sends. `null` reads as absent;
+/// anything else is refused (a job cannot say what the server answered).
+#[derive(Default)]
+struct ResultField;
+
+impl<'de> Deserialize<'de> for ResultField {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NullVisitor;
+        impl serde::de::Visitor<'_> for NullVisitor {
+            type Value = ResultField;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "null (location, response and status are the server's answer: a job leaves them out or null)",
+                )
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<ResultField, E> {
+                Ok(ResultField)
+            }
+        }
+        deserializer.deserialize_any(NullVisitor)
+    }
 }
 
 /// Optional raw JSON, as its text.

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::hash::BuildHasher;
 
-use map_entities::{BulkMethod, PatchRequestPayload, ResourceKind};
+use map_entities::{BulkMethod, PatchData, ResourceKind};
 
 use crate::encode::{ENVELOPE_RESERVE, OperationParts, operation_size};
 use crate::plan::{Plan, plan_requests};
@@ -234,8 +234,9 @@ pub(crate) fn validate(
             }
             Some(path) => normalize_path(op.method, path).map_err(&mut problem).ok(),
         };
+        // A POST needs a bulkId only when something refers to it: mAP Core's own client
+        // sends none otherwise (a reference to an undefined bulkId is refused below).
         match (&op.bulk_id, op.method) {
-            (None, BulkMethod::Post) => problem("bulkId is required on POST".to_owned()),
             (Some(bulk_id), _) if bulk_id.is_empty() => {
                 problem("bulkId must not be empty".to_owned())
             }
@@ -258,8 +259,10 @@ pub(crate) fn validate(
                         "data is nested more than {MAX_DATA_DEPTH} levels deep"
                     ));
                 } else if method == BulkMethod::Patch {
-                    if let Err(error) = serde_json::from_str::<PatchRequestPayload>(data) {
-                        problem(format!("data is not a PatchOp document: {error}"));
+                    if let Err(error) = serde_json::from_str::<PatchData>(data) {
+                        problem(format!(
+                            "data is neither a PatchOp document nor one patch operation: {error}"
+                        ));
                     }
                 } else if method == BulkMethod::Delete {
                     problem("DELETE takes no data".to_owned());

@@ -173,14 +173,14 @@ fn a_json_array_with_failures_reports_a_table_and_exits_1() {
 
 #[test]
 fn invalid_input_lists_every_problem_and_exits_2() {
-    let bad = "{\"method\":\"POST\",\"path\":\"/Users\",\"data\":{}}\n{\"method\":\"PUTCH\",\"path\":\"/Users/1\",\"data\":{}}\n{not json\n{\"method\":\"DELETE\",\"path\":\"/Users/bulkId:ghost\"}\n";
+    let bad = "{\"method\":\"POST\",\"path\":\"/Users\",\"data\":{},\"location\":\"https://x\"}\n{\"method\":\"PUTCH\",\"path\":\"/Users/1\",\"data\":{}}\n{not json\n{\"method\":\"DELETE\",\"path\":\"/Users/bulkId:ghost\"}\n";
     let path = job_file("bad.ndjson", bad);
     let (code, stdout, stderr) = run(mapctl().arg("bulk").arg(&path));
     assert_eq!(code, 2);
     assert!(stdout.is_empty(), "{stdout}");
     for needle in [
         "4 problems",
-        "operation 0: bulkId is required on POST",
+        "operation 0 (line 1): invalid type: string \"https://x\", expected null (location, response and status are the server's answer: a job leaves them out or null)",
         "operation 1 (line 2): unknown variant `PUTCH`",
         "operation 2 (line 3): key must be a string",
         "operation 3: bulkId:ghost is not defined",

@@ -60,11 +60,11 @@ pub use bulk::{
     UnknownMethod,
 };
 pub use bulk_id::{BULK_ID_PREFIX, id_from_location, parse_bulk_id_reference};
-pub use error::{ErrorDetail, MapError};
+pub use error::{ErrorDetail, MapError, ScimType};
 pub use group::{GroupMember, GroupService, MapGroup, MemberListVisibility, MemberType};
 pub use list::ListResponse;
 pub use meta::Meta;
-pub use patch::{PatchOp, PatchOperation, PatchRequestPayload};
+pub use patch::{PatchData, PatchOp, PatchOperation, PatchRequestPayload};
 pub use resource_ref::ResourceRef;
 pub use schema::{
     BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, ERROR_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA,

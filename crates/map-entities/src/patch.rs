@@ -200,3 +200,70 @@ impl<'de> Deserialize<'de> for PatchRequestPayload {
         deserializer.deserialize_map(PayloadVisitor)
     }
 }
+/// The `data` of a bulk PATCH: a PatchOp document (RFC 7644), or one bare patch operation,
+/// as mAP Core's own client writes it (`{"op": "add", "path": "members", "value": …}`).
+///
+/// Told apart by the `op` key: an object with one is a bare operation. Written back in the
+/// form it was read.
+///
+/// ```
+/// use map_entities::{PatchData, PatchOp};
+///
+/// let bare: PatchData = serde_json::from_str(r#"{"op": "remove", "path": "members[value eq u1]"}"#)?;
+/// assert_eq!(bare.operations()[0].op, PatchOp::Remove);
+/// let document: PatchData = serde_json::from_str(
+///     r#"{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": []}]}"#,
+/// )?;
+/// assert_eq!(document.operations().len(), 1);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatchData {
+    /// A PatchOp document with its `Operations`.
+    Document(PatchRequestPayload),
+    /// One bare patch operation.
+    Operation(PatchOperation),
+}
+
+impl PatchData {
+    /// The patch operations, in order.
+    pub fn operations(&self) -> &[PatchOperation] {
+        match self {
+            PatchData::Document(document) => &document.operations,
+            PatchData::Operation(operation) => std::slice::from_ref(operation),
+        }
+    }
+
+    /// The patch operations, owned.
+    pub fn into_operations(self) -> Vec<PatchOperation> {
+        match self {
+            PatchData::Document(document) => document.operations,
+            PatchData::Operation(operation) => vec![operation],
+        }
+    }
+}
+
+impl Serialize for PatchData {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PatchData::Document(document) => document.serialize(serializer),
+            PatchData::Operation(operation) => operation.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PatchData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let object = Map::<String, Value>::deserialize(deserializer)?;
+        let value = Value::Object(object);
+        if value.get("op").is_some() {
+            PatchOperation::deserialize(value)
+                .map(PatchData::Operation)
+                .map_err(|e| de::Error::custom(format_args!("a patch operation: {e}")))
+        } else {
+            PatchRequestPayload::deserialize(value)
+                .map(PatchData::Document)
+                .map_err(|e| de::Error::custom(format_args!("a PatchOp document: {e}")))
+        }
+    }
+}

@@ -3,8 +3,8 @@
 use serde_json::value::RawValue;
 
 use super::{
-    KnownKey, Next, after_colon, member_key, next_member, object_end, only_space_after,
-    plain_string, skip_space, string_or_null,
+    KnownKey, Next, after_colon, is_json_object, member_key, next_member, object_end,
+    only_space_after, plain_string, skip_space, string_or_null,
 };
 use crate::correlate::{LeanResponse, LeanResult, Status, Text};
 
@@ -30,7 +30,8 @@ pub(crate) fn scan_response(text: &str, expected_results: usize) -> Option<LeanR
                 schemas = true;
                 at = string_array_end(text, at)?;
             }
-            "Operations" if operations.is_none() => {
+            // Both spellings occur: mAP Core's own client reads `operations` too.
+            "Operations" | "operations" if operations.is_none() => {
                 let (results, after) = results(text, at, expected_results)?;
                 operations = Some(results);
                 at = after;
@@ -93,13 +94,16 @@ fn results(text: &str, at: usize, expected: usize) -> Option<(Vec<LeanResult<'_>
     }
 }
 
-/// A result's keys, in the order of its slots.
-const RESULT_KEYS: [KnownKey; 5] = [
+/// A result's keys, in the order of its slots. mAP Core also echoes each operation's `path`
+/// and `data`, which the engine does not need: they are checked and passed over.
+const RESULT_KEYS: [KnownKey; 7] = [
     KnownKey::new(b"\"method\":"),
     KnownKey::new(b"\"bulkId\":"),
     KnownKey::new(b"\"location\":"),
     KnownKey::new(b"\"status\":"),
     KnownKey::new(b"\"response\":"),
+    KnownKey::new(b"\"path\":"),
+    KnownKey::new(b"\"data\":"),
 ];
 
 /// One result object and the index after it.
@@ -115,7 +119,7 @@ fn result(text: &str, at: usize) -> Option<(LeanResult<'_>, usize)> {
         status: None,
         response: None,
     };
-    let mut seen = [false; 5];
+    let mut seen = [false; RESULT_KEYS.len()];
     let mut at = skip_space(bytes, at + 1);
     if bytes.get(at) == Some(&b'}') {
         return Some((one, at + 1));
@@ -126,7 +130,15 @@ fn result(text: &str, at: usize) -> Option<(LeanResult<'_>, usize)> {
         if std::mem::replace(&mut seen[slot], true) {
             return None;
         }
-        if slot == 4 {
+        if slot == 6 {
+            if bytes[at..].starts_with(b"null") {
+                at += 4;
+            } else {
+                let end = object_end(bytes, at)?;
+                is_json_object(&text[at..end]).then_some(())?;
+                at = end;
+            }
+        } else if slot == 4 {
             if bytes[at..].starts_with(b"null") {
                 at += 4;
             } else {
@@ -141,6 +153,7 @@ fn result(text: &str, at: usize) -> Option<(LeanResult<'_>, usize)> {
                 0 => one.method = value.map(Text::Borrowed),
                 1 => one.bulk_id = value.map(Text::Borrowed),
                 2 => one.location = value.map(Text::Borrowed),
+                5 => {}
                 _ => {
                     one.status = match value {
                         Some(status) => Some(Status(status.trim().parse().ok()?)),
@@ -166,7 +179,7 @@ mod response_properties {
     /// Results: mostly fitting values for their keys, sometimes not.
     fn result_text() -> impl Strategy<Value = String> {
         let field = proptest::sample::select(vec![
-            "method", "bulkId", "location", "status", "response", "other",
+            "method", "bulkId", "location", "status", "response", "path", "data", "other",
         ])
         .prop_flat_map(|key| {
             let fitting = match key {
@@ -177,7 +190,7 @@ mod response_properties {
                     r#""x""#,
                     "null",
                 ]),
-                "response" => proptest::sample::select(vec![
+                "response" | "data" => proptest::sample::select(vec![
                     r#"{"schemas":["urn:x:Error"],"status":"409","detail":"a \"b\" }"}"#,
                     r#"{"id":"9f2"}"#,
                     "null",
