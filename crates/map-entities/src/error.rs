@@ -112,8 +112,10 @@ impl<'a> ErrorDetail<'a> {
         if let Some(quoted) = detail.strip_prefix("No append rights for ") {
             return unquote(quoted).map(ErrorDetail::NoAppendRights);
         }
-        if let Some(quoted) = detail.strip_prefix("You do not have creation right of ") {
-            return unquote(quoted).map(ErrorDetail::NoCreationRight);
+        if let Some(subject) = detail.strip_prefix("You do not have creation right of ") {
+            // Quoted in older servers' wording, bare in newer.
+            let subject = unquote(subject).unwrap_or(subject);
+            return (!subject.is_empty()).then_some(ErrorDetail::NoCreationRight(subject));
         }
         if let Some(subject) = detail.strip_suffix(" is already tied to another account") {
             let subject = unquote(subject).unwrap_or(subject);
@@ -273,10 +275,16 @@ mod tests {
             ErrorDetail::parse("No append rights for 'g3'"),
             Some(ErrorDetail::NoAppendRights("g3"))
         );
-        assert_eq!(
-            ErrorDetail::parse("You do not have creation right of 'jc_x'"),
-            Some(ErrorDetail::NoCreationRight("jc_x"))
-        );
+        for wording in [
+            "You do not have creation right of 'jc_x'",
+            "You do not have creation right of jc_x",
+        ] {
+            assert_eq!(
+                ErrorDetail::parse(wording),
+                Some(ErrorDetail::NoCreationRight("jc_x")),
+                "{wording}"
+            );
+        }
         for wording in [
             "'a@idp' illegal (eduPersonPrincipalNames needs idpEntityId)",
             "'a@idp' illegal eduPersonPrincipalNames needs idpEntityId",

@@ -73,4 +73,4 @@ pub use schema::{
 pub use search::{SearchRequestParameter, SortOrder};
 pub use service::{EntityId, MapRepository, MapService};
 pub use timestamp::{Timestamp, TimestampError};
-pub use user::{Email, Eppn, MapUser};
+pub use user::{Email, Eppn, MapUser, UserGroup};

@@ -5,7 +5,10 @@ use crate::wire::wire_struct;
 
 wire_struct! {
     /// Metadata the server keeps for a resource: its type, when it was created and last modified,
-    /// and by whom.
+    /// and (for users) by whom.
+    ///
+    /// These are mAP Core's fields, exactly: its own client refuses any other (RFC 7644's
+    /// `location` and `version` included), so a document that carries one keeps it in `extra`.
     ///
     /// ```
     /// use map_entities::Meta;
@@ -24,11 +27,7 @@ wire_struct! {
         pub created: Timestamp => "created",
         /// When the resource was last changed.
         pub last_modified: Timestamp => "lastModified",
-        /// The id of whoever created the resource.
+        /// The id of whoever created the resource (users only).
         pub created_by: String => "createdBy",
-        /// The resource's URL.
-        pub location: String => "location",
-        /// The resource's version (an entity tag).
-        pub version: String => "version",
     }
 }

@@ -22,7 +22,7 @@ impl SortOrder {
     }
 }
 
-/// The query of a list request: a SCIM filter, paging and sorting.
+/// The query of a list request: a SCIM filter, paging, sorting, and which attributes to return.
 ///
 /// ```
 /// use map_entities::SearchRequestParameter;
@@ -52,6 +52,13 @@ pub struct SearchRequestParameter {
     /// The sort order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_order: Option<SortOrder>,
+    /// Only these attributes of each resource (and its `id`), e.g. `userName`, `emails`.
+    /// In a query: one comma-separated list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<String>>,
+    /// Every attribute of each resource but these. In a query: one comma-separated list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_attributes: Option<Vec<String>>,
 }
 
 impl SearchRequestParameter {
@@ -72,6 +79,12 @@ impl SearchRequestParameter {
         }
         if let Some(sort_order) = self.sort_order {
             pairs.push(("sortOrder", sort_order.as_str().to_owned()));
+        }
+        if let Some(attributes) = &self.attributes {
+            pairs.push(("attributes", attributes.join(",")));
+        }
+        if let Some(excluded) = &self.excluded_attributes {
+            pairs.push(("excludedAttributes", excluded.join(",")));
         }
         pairs
     }
@@ -117,11 +130,14 @@ mod tests {
             count: Some(10),
             sort_by: Some("userName".into()),
             sort_order: Some(SortOrder::Descending),
+            attributes: Some(vec!["userName".into(), "emails".into()]),
+            excluded_attributes: Some(vec!["groups".into()]),
         };
         assert_eq!(
             search.to_query_string(),
             "filter=eduPersonPrincipalNames%20eq%20%22a%2Bb%40example.ac.jp%22\
-             &startIndex=11&count=10&sortBy=userName&sortOrder=descending"
+             &startIndex=11&count=10&sortBy=userName&sortOrder=descending\
+             &attributes=userName%2Cemails&excludedAttributes=groups"
         );
         assert_eq!(SearchRequestParameter::default().to_query_string(), "");
     }

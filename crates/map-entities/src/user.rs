@@ -1,7 +1,6 @@
 //! [`MapUser`] and its multi-valued attributes.
 
 use crate::meta::Meta;
-use crate::resource_ref::ResourceRef;
 use crate::wire::wire_struct;
 
 wire_struct! {
@@ -28,7 +27,7 @@ wire_struct! {
         pub id: String => "id",
         /// An id given by the provisioning client.
         pub external_id: String => "externalId",
-        /// The user's unique name.
+        /// The user's display name (`John Doe`): not unique; a person's key is an ePPN.
         pub user_name: String => "userName",
         /// `en`, `ja`, or empty.
         pub preferred_language: String => "preferredLanguage",
@@ -38,8 +37,27 @@ wire_struct! {
         pub edu_person_principal_names: Vec<Eppn> => "eduPersonPrincipalNames",
         /// The user's e-mail addresses.
         pub emails: Vec<Email> => "emails",
-        /// The groups the user belongs to.
-        pub groups: Vec<ResourceRef> => "groups",
+        /// The groups the user belongs to: the other side of each group's `members`.
+        pub groups: Vec<UserGroup> => "groups",
+    }
+}
+
+wire_struct! {
+    /// A group a user belongs to, as `User.groups` lists it: its id and URL (mAP Core gives
+    /// no `display` here).
+    ///
+    /// ```
+    /// use map_entities::UserGroup;
+    ///
+    /// let group: UserGroup = serde_json::from_str(r#"{"value":"lab-a","$ref":"https://cg.gakunin.jp/api/v2/Groups/lab-a"}"#)?;
+    /// assert_eq!(group.value.as_deref(), Some("lab-a"));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub struct UserGroup {
+        /// The group's id.
+        pub value: String => "value",
+        /// The group's URL (absolute).
+        pub reference: String => "$ref",
     }
 }
 

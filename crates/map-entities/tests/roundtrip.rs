@@ -84,20 +84,27 @@ fn meta() -> BoxedStrategy<Meta> {
         of(timestamp()),
         of(timestamp()),
         of(text()),
-        of(text()),
         extra(),
     )
         .prop_map(
-            |(resource_type, created, last_modified, created_by, location, extra)| Meta {
+            |(resource_type, created, last_modified, created_by, extra)| Meta {
                 resource_type,
                 created,
                 last_modified,
                 created_by,
-                location,
-                version: None,
                 extra,
             },
         )
+        .boxed()
+}
+
+fn user_group() -> BoxedStrategy<UserGroup> {
+    (of(text()), of(text()), extra())
+        .prop_map(|(value, reference, extra)| UserGroup {
+            value,
+            reference,
+            extra,
+        })
         .boxed()
 }
 
@@ -122,7 +129,7 @@ fn user() -> BoxedStrategy<MapUser> {
     (
         (strings(), of(text()), of(text()), of(text()), of(text())),
         (of(meta()), of(vec(eppn, 0..3)), of(vec(email, 0..3))),
-        (of(vec(resource_ref(), 0..3)), extra()),
+        (of(vec(user_group(), 0..3)), extra()),
     )
         .prop_map(
             |(
@@ -372,14 +379,20 @@ fn search() -> BoxedStrategy<SearchRequestParameter> {
         of(any::<u64>()),
         of(text()),
         of(order),
+        of(vec(text(), 0..3)),
+        of(vec(text(), 0..3)),
     )
         .prop_map(
-            |(filter, start_index, count, sort_by, sort_order)| SearchRequestParameter {
-                filter,
-                start_index,
-                count,
-                sort_by,
-                sort_order,
+            |(filter, start_index, count, sort_by, sort_order, attributes, excluded_attributes)| {
+                SearchRequestParameter {
+                    filter,
+                    start_index,
+                    count,
+                    sort_by,
+                    sort_order,
+                    attributes,
+                    excluded_attributes,
+                }
             },
         )
         .boxed()
@@ -436,6 +449,18 @@ proptest! {
     #[test]
     fn bulk_response_round_trips(operations in vec(operation(), 0..4), extra in extra()) {
         assert_round_trip(&BulkResponsePayload { operations, extra })?;
+    }
+
+    #[test]
+    fn patch_data_round_trips(
+        document in prop_oneof![
+            (vec(patch_operation(), 0..4), extra()).prop_map(|(operations, extra)| {
+                PatchData::Document(PatchRequestPayload { operations, extra })
+            }),
+            patch_operation().prop_map(PatchData::Operation),
+        ]
+    ) {
+        assert_round_trip(&document)?;
     }
 
     #[test]
