@@ -149,8 +149,8 @@ fn a_bulk_request_document_from_stdin_keeps_its_fail_on_errors() {
 
 #[test]
 fn a_json_array_with_failures_reports_a_table_and_exits_1() {
-    let array = r#"[{"method":"POST","bulkId":"a","path":"/Users","data":{"userName":"same"}},
-                    {"method":"POST","bulkId":"b","path":"/Users","data":{"userName":"same"}},
+    let array = r#"[{"method":"POST","bulkId":"a","path":"/Users","data":{"userName":"A","eduPersonPrincipalNames":[{"value":"same@idp"}]}},
+                    {"method":"POST","bulkId":"b","path":"/Users","data":{"userName":"B","eduPersonPrincipalNames":[{"value":"same@idp"}]}},
                     {"method":"PATCH","path":"/Users/bulkId:b","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"preferredLanguage","value":"ja"}]}}]"#;
     let path = job_file("array.json", array);
     let (code, stdout, _) = run(mapctl()
@@ -164,7 +164,10 @@ fn a_json_array_with_failures_reports_a_table_and_exits_1() {
         ),
         "{stdout}"
     );
-    assert!(stdout.contains("Duplicate userName 'same'"), "{stdout}");
+    assert!(
+        stdout.contains("same@idp is already tied to another account"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("depends on bulkId 'b', which failed"),
         "{stdout}"

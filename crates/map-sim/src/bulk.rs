@@ -1,5 +1,5 @@
-//! `POST /api/v2/Bulk`: check credentials, shape and limits, then apply the operations in
-//! order, resolving `bulkId:X` references to resources created earlier in the same request.
+//! `POST /api/v2/Bulk`: check credentials, shape and limits, then apply the operations
+//! ([`crate::apply`]), or in null mode answer them without storing anything.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -12,18 +12,14 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use map_entities::{
-    BULK_REQUEST_SCHEMA, BulkMethod, BulkOperation, BulkRequestPayload, BulkResponsePayload,
-    OperationResponse, parse_bulk_id_reference,
-};
+use map_entities::{BULK_REQUEST_SCHEMA, BulkMethod, BulkRequestPayload};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::apply;
 use crate::auth::{check_bearer, check_signature};
 use crate::error::{OpError, json_response};
 use crate::server::Shared;
-use crate::store::{ResourceType, Store};
 
 /// The handler of `POST /api/v2/Bulk`.
 pub(crate) async fn handle(
@@ -74,11 +70,12 @@ struct IncomingOperation<'a> {
 }
 
 /// An operation that passed the shape check.
-struct Checked<'a> {
-    method: BulkMethod,
-    bulk_id: Option<&'a str>,
-    path: &'a str,
-    data: Option<&'a RawValue>,
+pub(crate) struct Checked<'a> {
+    pub(crate) method: BulkMethod,
+    pub(crate) bulk_id: Option<&'a str>,
+    /// The path exactly as sent (results echo it so).
+    pub(crate) path: &'a str,
+    pub(crate) data: Option<&'a RawValue>,
 }
 
 async fn process(shared: &Shared, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, OpError> {
@@ -118,7 +115,11 @@ async fn process(shared: &Shared, headers: &HeaderMap, body: Body) -> Result<Vec
     if config.null_mode {
         Ok(answer_null(shared, &operations))
     } else {
-        Ok(apply_all(shared, &operations, incoming.fail_on_errors))
+        Ok(apply::apply_all(
+            shared,
+            &operations,
+            incoming.fail_on_errors,
+        ))
     }
 }
 
@@ -156,9 +157,10 @@ fn check_shape<'a>(
                 continue;
             }
         };
+        // mAP Core's own client sends POSTs without a bulkId when nothing refers to them.
         let bulk_id = op.bulk_id.as_deref();
-        if method == BulkMethod::Post && bulk_id.is_none_or(str::is_empty) {
-            problems.push(format!("Operations[{index}]: bulkId is required for POST"));
+        if bulk_id == Some("") {
+            problems.push(format!("Operations[{index}]: bulkId must not be empty"));
         }
         if let Some(bulk_id) = bulk_id.filter(|_| method == BulkMethod::Post) {
             if let Some(first) = bulk_ids.insert(bulk_id, index) {
@@ -197,6 +199,7 @@ fn answer_null(shared: &Shared, operations: &[Checked<'_>]) -> Vec<u8> {
         method: &'static str,
         #[serde(rename = "bulkId", skip_serializing_if = "Option::is_none")]
         bulk_id: Option<&'a str>,
+        path: &'a str,
         location: String,
         status: &'static str,
     }
@@ -219,6 +222,7 @@ fn answer_null(shared: &Shared, operations: &[Checked<'_>]) -> Vec<u8> {
         results.push(NullResult {
             method: op.method.as_str(),
             bulk_id: op.bulk_id,
+            path: op.path,
             location,
             status,
         });
@@ -235,167 +239,4 @@ fn answer_null(shared: &Shared, operations: &[Checked<'_>]) -> Vec<u8> {
         operations: results,
     })
     .unwrap_or_default()
-}
-
-/// Applies the operations in order under one lock, so concurrent requests never interleave.
-fn apply_all(shared: &Shared, operations: &[Checked<'_>], fail_on_errors: Option<u64>) -> Vec<u8> {
-    let now = shared.now();
-    let mut store = shared.store();
-    // bulkId → the id it created, or None if its POST failed.
-    let mut created: HashMap<&str, Option<String>> = HashMap::new();
-    let mut errors = 0u64;
-    let mut results = Vec::with_capacity(operations.len());
-    for op in operations {
-        let mut result = BulkOperation::new(op.method, String::new());
-        result.path = None;
-        result.bulk_id = op.bulk_id.map(str::to_owned);
-        match apply_one(&mut store, &created, op, &now) {
-            Ok((kind, id, status)) => {
-                if let Some(bulk_id) = op.bulk_id.filter(|_| op.method == BulkMethod::Post) {
-                    *store
-                        .counters
-                        .applied_by_bulk_id
-                        .entry(bulk_id.to_owned())
-                        .or_default() += 1;
-                    created.insert(bulk_id, Some(id.clone()));
-                }
-                store.count_applied(kind, &id);
-                result.location = Some(store.location(kind, &id));
-                result.status = Some(status.to_owned());
-            }
-            Err((location, error)) => {
-                if let Some(bulk_id) = op.bulk_id.filter(|_| op.method == BulkMethod::Post) {
-                    created.insert(bulk_id, None);
-                }
-                store.counters.operations_failed += 1;
-                errors += 1;
-                result.location = location;
-                result.status = Some(error.status.to_string());
-                result.response = Some(OperationResponse::Error(Box::new(error.to_map_error())));
-            }
-        }
-        results.push(result);
-        if fail_on_errors.is_some_and(|limit| limit > 0 && errors >= limit) {
-            break;
-        }
-    }
-    drop(store);
-    serde_json::to_vec(&BulkResponsePayload::new(results)).unwrap_or_default()
-}
-
-type Applied = (ResourceType, String, &'static str);
-
-fn apply_one(
-    store: &mut Store,
-    created: &HashMap<&str, Option<String>>,
-    op: &Checked<'_>,
-    now: &str,
-) -> Result<Applied, (Option<String>, OpError)> {
-    let (kind, id) = resolve_path(op.path, created).map_err(|e| (None, e))?;
-    let location = id.as_ref().map(|id| store.location(kind, id));
-    let fail = |e: OpError| (location.clone(), e);
-    let data = match op.data {
-        Some(raw) => {
-            let mut data: Value = serde_json::from_str(raw.get())
-                .map_err(|e| fail(OpError::invalid_syntax(format!("data: {e}"))))?;
-            resolve_references(&mut data, created).map_err(fail)?;
-            Some(data)
-        }
-        None => None,
-    };
-    match (op.method, id, data) {
-        (BulkMethod::Post, None, Some(data)) => {
-            let (id, _) = store.create(kind, data, now).map_err(fail)?;
-            Ok((kind, id, "201"))
-        }
-        (BulkMethod::Put, Some(id), Some(data)) => {
-            store.replace(kind, &id, data, now).map_err(fail)?;
-            Ok((kind, id, "200"))
-        }
-        (BulkMethod::Patch, Some(id), Some(data)) => {
-            store.patch(kind, &id, &data, now).map_err(fail)?;
-            Ok((kind, id, "200"))
-        }
-        (BulkMethod::Delete, Some(id), _) => {
-            store.delete(kind, &id).map_err(fail)?;
-            Ok((kind, id, "204"))
-        }
-        (BulkMethod::Post, Some(_), _) => Err(fail(OpError::new(
-            400,
-            Some("invalidPath"),
-            "POST takes a resource type path such as /Users, without an id",
-        ))),
-        (method, None, _) => Err(fail(OpError::new(
-            400,
-            Some("invalidPath"),
-            format!("{method} needs a path with an id, such as /Users/ID"),
-        ))),
-        (method, Some(_), None) => Err(fail(OpError::invalid_syntax(format!(
-            "data is required for {method}"
-        )))),
-    }
-}
-
-/// `/Users`, `Users/ID` or `/Groups/bulkId:g1` → the resource type and id.
-fn resolve_path(
-    path: &str,
-    created: &HashMap<&str, Option<String>>,
-) -> Result<(ResourceType, Option<String>), OpError> {
-    let mut segments = path.trim_start_matches('/').split('/');
-    let endpoint = segments.next().unwrap_or("");
-    let kind = ResourceType::from_endpoint(endpoint).ok_or_else(|| {
-        OpError::new(
-            400,
-            Some("invalidPath"),
-            format!("unknown resource type {endpoint:?}: expected Users, Groups or Services"),
-        )
-    })?;
-    let id = match segments.next() {
-        None | Some("") => None,
-        Some(segment) => Some(match parse_bulk_id_reference(segment) {
-            Some(bulk_id) => resolve(bulk_id, created)?,
-            None => segment.to_owned(),
-        }),
-    };
-    if segments.any(|s| !s.is_empty()) {
-        return Err(OpError::new(
-            400,
-            Some("invalidPath"),
-            format!("path {path:?} has too many segments"),
-        ));
-    }
-    Ok((kind, id))
-}
-
-fn resolve(bulk_id: &str, created: &HashMap<&str, Option<String>>) -> Result<String, OpError> {
-    match created.get(bulk_id) {
-        Some(Some(id)) => Ok(id.clone()),
-        Some(None) => Err(OpError::invalid_value(format!(
-            "bulkId '{bulk_id}' refers to an operation that failed"
-        ))),
-        None => Err(OpError::invalid_value(format!(
-            "bulkId '{bulk_id}' is not defined by an earlier POST of this request"
-        ))),
-    }
-}
-
-fn resolve_references(
-    data: &mut Value,
-    created: &HashMap<&str, Option<String>>,
-) -> Result<(), OpError> {
-    match data {
-        Value::String(text) => {
-            if let Some(bulk_id) = parse_bulk_id_reference(text) {
-                *text = resolve(bulk_id, created)?;
-            }
-            Ok(())
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .try_for_each(|item| resolve_references(item, created)),
-        Value::Object(fields) => fields
-            .values_mut()
-            .try_for_each(|value| resolve_references(value, created)),
-        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
-    }
 }

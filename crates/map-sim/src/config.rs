@@ -42,6 +42,10 @@ pub struct SimConfig {
     pub port: u16,
     /// The server's clock (time-stamp checks and `meta` times). Default the system clock.
     pub clock: Arc<dyn Clock>,
+    /// The user the token belongs to: stored when the server starts, answered by
+    /// `GET /api/v2/Self`, and named in `meta.createdBy` of the users it creates. Default
+    /// none (`/Self` then answers 400 `'Self' Not Found`).
+    pub self_user: Option<serde_json::Value>,
 }
 
 impl Default for SimConfig {
@@ -55,6 +59,7 @@ impl Default for SimConfig {
             faults: FaultPlan::default(),
             port: 0,
             clock: Arc::new(SystemClock),
+            self_user: None,
         }
     }
 }
@@ -93,6 +98,13 @@ impl SimConfig {
     /// Sets [`SimConfig::port`].
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+
+    /// Sets [`SimConfig::self_user`]: a User document, e.g.
+    /// `{"userName": "Repository Admin", "eduPersonPrincipalNames": [{"value": "admin@example.ac.jp"}]}`.
+    pub fn with_self_user(mut self, user: serde_json::Value) -> Self {
+        self.self_user = Some(user);
         self
     }
 

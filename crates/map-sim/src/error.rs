@@ -5,19 +5,18 @@ use http::{HeaderValue, StatusCode, header};
 use map_entities::{ERROR_SCHEMA, MapError};
 
 /// A refusal: the HTTP status, the SCIM error type and mAP's detail text.
+///
+/// Every error carries a `scimType` and a `detail`, as mAP Core's own client requires of
+/// the errors it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OpError {
     pub(crate) status: u16,
-    pub(crate) scim_type: Option<&'static str>,
+    pub(crate) scim_type: &'static str,
     pub(crate) detail: String,
 }
 
 impl OpError {
-    pub(crate) fn new(
-        status: u16,
-        scim_type: Option<&'static str>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn new(status: u16, scim_type: &'static str, detail: impl Into<String>) -> Self {
         OpError {
             status,
             scim_type,
@@ -25,34 +24,48 @@ impl OpError {
         }
     }
 
-    /// `'X' Not Found` (404, noTarget).
+    /// `'X' Not Found`: mAP Core answers a missing resource with 400 invalidValue, not 404.
     pub(crate) fn not_found(id: &str) -> Self {
-        Self::new(404, Some("noTarget"), format!("'{id}' Not Found"))
+        Self::invalid_value(format!("'{id}' Not Found"))
     }
 
     /// `Duplicate id 'X'` (409, uniqueness).
     pub(crate) fn duplicate_id(id: &str) -> Self {
-        Self::new(409, Some("uniqueness"), format!("Duplicate id '{id}'"))
+        Self::new(409, "uniqueness", format!("Duplicate id '{id}'"))
+    }
+
+    /// An id that is not `^[A-Za-z0-9._-]{1,50}$` (400, invalidId).
+    pub(crate) fn invalid_id(id: &str) -> Self {
+        Self::new(
+            400,
+            "invalidId",
+            format!("'{id}' is not a valid id (1 to 50 of A-Z a-z 0-9 . _ -)"),
+        )
     }
 
     /// 400 invalidValue.
     pub(crate) fn invalid_value(detail: impl Into<String>) -> Self {
-        Self::new(400, Some("invalidValue"), detail)
+        Self::new(400, "invalidValue", detail)
     }
 
     /// 400 invalidSyntax.
     pub(crate) fn invalid_syntax(detail: impl Into<String>) -> Self {
-        Self::new(400, Some("invalidSyntax"), detail)
+        Self::new(400, "invalidSyntax", detail)
     }
 
-    /// 401, without a SCIM type.
+    /// 400 invalidFilter.
+    pub(crate) fn invalid_filter(detail: impl Into<String>) -> Self {
+        Self::new(400, "invalidFilter", detail)
+    }
+
+    /// 401: the credentials were refused.
     pub(crate) fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(401, None, detail)
+        Self::new(401, "invalidValue", detail)
     }
 
     /// 413 tooMany.
     pub(crate) fn too_large(detail: impl Into<String>) -> Self {
-        Self::new(413, Some("tooMany"), detail)
+        Self::new(413, "tooMany", detail)
     }
 
     /// The error as a MapError document.
@@ -60,7 +73,7 @@ impl OpError {
         MapError {
             schemas: Some(vec![ERROR_SCHEMA.to_owned()]),
             status: Some(self.status.to_string()),
-            scim_type: self.scim_type.map(str::to_owned),
+            scim_type: Some(self.scim_type.to_owned()),
             detail: Some(self.detail.clone()),
             ..Default::default()
         }

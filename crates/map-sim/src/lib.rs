@@ -30,12 +30,16 @@
 //! # }
 //! ```
 
+mod apply;
 mod auth;
 mod bulk;
 mod config;
 mod error;
 mod fault;
+mod filter;
+mod membership;
 mod patch;
+mod query;
 mod resources;
 mod server;
 mod store;

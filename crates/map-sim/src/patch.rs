@@ -1,10 +1,13 @@
-//! Applying a PatchOp document (RFC 7644 §3.5.2) to a stored resource.
+//! Applying a PATCH (RFC 7644 §3.5.2) to a resource: a PatchOp document or, as mAP Core's
+//! own client writes it, one bare patch operation; paths `attr`, `attr.sub`, `attr[filter]`
+//! and `attr[filter].sub`, with the filter forms of [`crate::filter`].
 
-use map_entities::{PatchOp, PatchRequestPayload};
+use map_entities::{PatchData, PatchOp, PatchOperation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::OpError;
+use crate::filter::PatchPath;
 
 /// Attributes the server owns: a patch may not touch them.
 const READ_ONLY: [&str; 2] = ["id", "meta"];
@@ -12,78 +15,52 @@ const READ_ONLY: [&str; 2] = ["id", "meta"];
 /// Applies every operation of `patch` to `resource`, in order. On error `resource` may be
 /// partly changed: callers patch a copy.
 pub(crate) fn apply_patch(resource: &mut Map<String, Value>, patch: &Value) -> Result<(), OpError> {
-    let patch = PatchRequestPayload::deserialize(patch)
-        .map_err(|e| OpError::invalid_syntax(format!("invalid PatchOp: {e}")))?;
-    for (index, operation) in patch.operations.into_iter().enumerate() {
+    let patch = PatchData::deserialize(patch)
+        .map_err(|e| OpError::invalid_syntax(format!("invalid PATCH data: {e}")))?;
+    for (index, operation) in patch.into_operations().into_iter().enumerate() {
         let in_op = |e: OpError| OpError {
             detail: format!("Operations[{index}]: {}", e.detail),
             ..e
         };
-        match operation.path.as_deref() {
-            None => apply_without_path(resource, operation.op, operation.value).map_err(in_op)?,
-            Some(path) => {
-                let target = Target::parse(path).map_err(in_op)?;
-                apply_at(resource, operation.op, &target, operation.value).map_err(in_op)?;
-            }
-        }
+        apply_operation(resource, operation).map_err(in_op)?;
     }
     Ok(())
 }
 
-/// `attr` or `attr[sub eq "value"]`.
-struct Target<'a> {
-    attribute: &'a str,
-    filter: Option<(&'a str, String)>,
+fn apply_operation(
+    resource: &mut Map<String, Value>,
+    operation: PatchOperation,
+) -> Result<(), OpError> {
+    let value = operation.value.filter(|v| !v.is_null());
+    match operation.path.as_deref() {
+        None => apply_without_path(resource, operation.op, value),
+        Some(path) => {
+            let target = PatchPath::parse(path).map_err(|e| OpError::invalid_syntax(e.0))?;
+            check_attribute(&target.attribute)?;
+            let attribute = existing_key(resource, &target.attribute);
+            apply_at(resource, operation.op, &attribute, &target, value)
+        }
+    }
 }
 
-impl<'a> Target<'a> {
-    fn parse(path: &'a str) -> Result<Self, OpError> {
-        let invalid = || {
-            OpError::new(
-                400,
-                Some("invalidPath"),
-                format!("path {path:?} is not ATTRIBUTE or ATTRIBUTE[SUB eq \"VALUE\"]"),
-            )
-        };
-        let Some((attribute, rest)) = path.split_once('[') else {
-            return check_attribute(path).map(|attribute| Target {
-                attribute,
-                filter: None,
-            });
-        };
-        let condition = rest.strip_suffix(']').ok_or_else(invalid)?;
-        let mut words = condition.splitn(3, ' ');
-        let (Some(sub), Some(operator), Some(literal)) = (words.next(), words.next(), words.next())
-        else {
-            return Err(invalid());
-        };
-        if !operator.eq_ignore_ascii_case("eq") {
-            return Err(invalid());
-        }
-        let literal: String = serde_json::from_str(literal.trim()).map_err(|_| invalid())?;
-        Ok(Target {
-            attribute: check_attribute(attribute)?,
-            filter: Some((sub, literal)),
-        })
-    }
-
-    fn matches(&self, element: &Value) -> bool {
-        match &self.filter {
-            Some((sub, literal)) => element.get(*sub).and_then(Value::as_str) == Some(literal),
-            None => true,
-        }
-    }
+/// The resource's own spelling of `attribute` (names are case-insensitive), or `attribute`.
+fn existing_key(resource: &Map<String, Value>, attribute: &str) -> String {
+    resource
+        .keys()
+        .find(|key| key.eq_ignore_ascii_case(attribute))
+        .cloned()
+        .unwrap_or_else(|| attribute.to_owned())
 }
 
 fn check_attribute(attribute: &str) -> Result<&str, OpError> {
-    if READ_ONLY.contains(&attribute) {
+    if READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(attribute)) {
         Err(OpError::new(
             400,
-            Some("mutability"),
+            "mutability",
             format!("'{attribute}' is read-only"),
         ))
     } else if attribute.is_empty() {
-        Err(OpError::new(400, Some("invalidPath"), "empty path"))
+        Err(OpError::invalid_syntax("empty path"))
     } else {
         Ok(attribute)
     }
@@ -100,10 +77,10 @@ fn apply_without_path(
         ));
     };
     if op == PatchOp::Remove {
-        return Err(OpError::new(400, Some("noTarget"), "remove needs a path"));
+        return Err(OpError::new(400, "noTarget", "remove needs a path"));
     }
     for (attribute, value) in fields {
-        let attribute = check_attribute(&attribute)?.to_owned();
+        let attribute = existing_key(resource, check_attribute(&attribute)?);
         if op == PatchOp::Add {
             add_values(resource, &attribute, value);
         } else {
@@ -116,63 +93,80 @@ fn apply_without_path(
 fn apply_at(
     resource: &mut Map<String, Value>,
     op: PatchOp,
-    target: &Target<'_>,
+    attribute: &str,
+    target: &PatchPath,
     value: Option<Value>,
 ) -> Result<(), OpError> {
     let no_target = || {
         OpError::new(
             400,
-            Some("noTarget"),
-            format!("no value of '{}' matches", target.attribute),
+            "noTarget",
+            format!("no value of '{attribute}' matches"),
         )
     };
-    match op {
-        PatchOp::Add => {
-            let value = value.ok_or_else(|| OpError::invalid_value("add needs a value"))?;
-            if target.filter.is_some() {
-                return Err(OpError::new(
-                    400,
-                    Some("invalidPath"),
-                    "add takes no filter",
-                ));
+    let needs_value = |value: Option<Value>| {
+        value.ok_or_else(|| OpError::invalid_value(format!("{op:?} needs a value").to_lowercase()))
+    };
+    let Some(filter) = &target.filter else {
+        return match (op, &target.sub) {
+            (PatchOp::Add, None) => {
+                add_values(resource, attribute, needs_value(value)?);
+                Ok(())
             }
-            add_values(resource, target.attribute, value);
+            (PatchOp::Add | PatchOp::Replace, Some(sub)) => {
+                let complex = resource
+                    .entry(attribute)
+                    .or_insert_with(|| Value::Object(Map::new()));
+                let Value::Object(complex) = complex else {
+                    return Err(no_target());
+                };
+                complex.insert(sub.clone(), needs_value(value)?);
+                Ok(())
+            }
+            (PatchOp::Replace, None) => {
+                resource.insert(attribute.to_owned(), needs_value(value)?);
+                Ok(())
+            }
+            (PatchOp::Remove, None) => resource.remove(attribute).map(drop).ok_or_else(no_target),
+            (PatchOp::Remove, Some(sub)) => resource
+                .get_mut(attribute)
+                .and_then(Value::as_object_mut)
+                .and_then(|complex| complex.remove(sub))
+                .map(drop)
+                .ok_or_else(no_target),
+        };
+    };
+    if op == PatchOp::Add {
+        return Err(OpError::invalid_syntax("add takes no filter in its path"));
+    }
+    let Some(Value::Array(elements)) = resource.get_mut(attribute) else {
+        return Err(no_target());
+    };
+    let matching = elements.iter().filter(|e| filter.matches(e)).count();
+    if matching == 0 {
+        return Err(no_target());
+    }
+    match (op, &target.sub) {
+        (PatchOp::Remove, None) => elements.retain(|e| !filter.matches(e)),
+        (PatchOp::Remove, Some(sub)) => {
+            for element in elements.iter_mut().filter(|e| filter.matches(e)) {
+                if let Some(fields) = element.as_object_mut() {
+                    fields.remove(sub);
+                }
+            }
         }
-        PatchOp::Replace => {
-            let value = value.ok_or_else(|| OpError::invalid_value("replace needs a value"))?;
-            if target.filter.is_none() {
-                resource.insert(target.attribute.to_owned(), value);
-                return Ok(());
-            }
-            let Some(Value::Array(elements)) = resource.get_mut(target.attribute) else {
-                return Err(no_target());
-            };
-            let mut replaced = false;
-            for element in elements.iter_mut().filter(|e| target.matches(e)) {
-                match (element.as_object_mut(), &value) {
-                    (Some(fields), Value::Object(new)) => {
+        (_, sub) => {
+            let value = needs_value(value)?;
+            for element in elements.iter_mut().filter(|e| filter.matches(e)) {
+                match (sub, element.as_object_mut(), &value) {
+                    (Some(sub), Some(fields), value) => {
+                        fields.insert(sub.clone(), value.clone());
+                    }
+                    (None, Some(fields), Value::Object(new)) => {
                         fields.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
                     }
                     _ => *element = value.clone(),
                 }
-                replaced = true;
-            }
-            if !replaced {
-                return Err(no_target());
-            }
-        }
-        PatchOp::Remove => {
-            if target.filter.is_none() {
-                resource.remove(target.attribute).ok_or_else(no_target)?;
-                return Ok(());
-            }
-            let Some(Value::Array(elements)) = resource.get_mut(target.attribute) else {
-                return Err(no_target());
-            };
-            let before = elements.len();
-            elements.retain(|e| !target.matches(e));
-            if elements.len() == before {
-                return Err(no_target());
             }
         }
     }
@@ -263,7 +257,7 @@ mod tests {
             json!([{"op": "add", "path": "x", "value": 1}, {"op": "remove", "path": "members[value eq \"nobody\"]"}]),
         )
         .unwrap_err();
-        assert_eq!(error.scim_type, Some("noTarget"));
+        assert_eq!(error.scim_type, "noTarget");
         assert!(
             error.detail.starts_with("Operations[1]:"),
             "{}",
@@ -274,8 +268,79 @@ mod tests {
             json!([{"op": "replace", "path": "id", "value": "h"}]),
         )
         .unwrap_err();
-        assert_eq!(error.scim_type, Some("mutability"));
+        assert_eq!(error.scim_type, "mutability");
         let error = patched(group, json!([{"op": "merge", "path": "x"}])).unwrap_err();
         assert!(error.detail.contains("merge"), "{}", error.detail);
+    }
+
+    fn bare(resource: Value, operation: Value) -> Result<Value, OpError> {
+        let Value::Object(mut resource) = resource else {
+            unreachable!()
+        };
+        apply_patch(&mut resource, &operation)?;
+        Ok(Value::Object(resource))
+    }
+
+    #[test]
+    fn bare_operations_as_map_core_s_client_sends_them() {
+        let group = json!({"id": "g", "members": [{"type": "User", "value": "u1"}]});
+        let added = bare(
+            group.clone(),
+            json!({"op": "add", "path": "members", "value": {"type": "User", "value": "u2", "display": null}}),
+        )
+        .unwrap();
+        assert_eq!(added["members"][1]["value"], "u2");
+        let removed = bare(
+            added,
+            json!({"op": "remove", "path": "members[value eq u1]"}),
+        )
+        .unwrap();
+        assert_eq!(removed["members"].as_array().unwrap().len(), 1);
+        assert_eq!(removed["members"][0]["value"], "u2");
+        let user = json!({"id": "u", "groups": [{"value": "a"}, {"value": "b"}, {"value": "c"}]});
+        let left = bare(
+            user,
+            json!({"op": "remove", "path": "groups[(value eq 'a') or (value eq 'b')]"}),
+        )
+        .unwrap();
+        assert_eq!(left["groups"], json!([{"value": "c"}]));
+        let typed = bare(
+            group,
+            json!({"op": "remove", "path": "members[value eq \"u1\" and type eq \"User\"]"}),
+        )
+        .unwrap();
+        assert_eq!(typed["members"], json!([]));
+    }
+
+    #[test]
+    fn sub_attribute_paths() {
+        let user = json!({"id": "u", "emails": [{"value": "a@x", "type": "work"}], "name": {"givenName": "A"}});
+        let changed = bare(
+            user,
+            json!({"schemas": [map_entities::PATCH_OP_SCHEMA], "Operations": [
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x"},
+                {"op": "replace", "path": "name.givenName", "value": "B"},
+                {"op": "remove", "path": "name.familyName"}
+            ]}),
+        );
+        // Removing a sub-attribute that is not there finds no target.
+        let error = changed.unwrap_err();
+        assert_eq!(error.scim_type, "noTarget");
+        assert!(
+            error.detail.starts_with("Operations[2]:"),
+            "{}",
+            error.detail
+        );
+        let user = json!({"id": "u", "emails": [{"value": "a@x", "type": "work"}], "name": {"givenName": "A"}});
+        let changed = bare(
+            user,
+            json!({"Operations": [
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x"},
+                {"op": "replace", "path": "name.givenName", "value": "B"}
+            ]}),
+        )
+        .unwrap();
+        assert_eq!(changed["emails"][0]["value"], "b@x");
+        assert_eq!(changed["name"]["givenName"], "B");
     }
 }

@@ -1,6 +1,7 @@
-//! The resource endpoints: `/api/v2/{Users,Groups,Services}[/{id}]` and
-//! `/api/v2/Existeppn/{eppn}`, with the same credentials as the bulk endpoint (query
-//! parameters on GET and DELETE, a `request` object in JSON bodies).
+//! The resource endpoints: `/api/v2/{Users,Groups,Services}[/{id}]`,
+//! `/api/v2/Existeppn/{eppn}` and `/api/v2/Self`, with the same credentials as the bulk
+//! endpoint (query parameters on GET and DELETE, a `request` object in JSON bodies).
+//! Every answer that carries resources honours `attributes` and `excludedAttributes`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,24 +10,19 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use map_entities::LIST_RESPONSE_SCHEMA;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::auth::{check_bearer, check_signature};
 use crate::error::{OpError, json_response};
+use crate::query::{ListQuery, Projection};
 use crate::server::Shared;
 use crate::store::{Resource, ResourceType, Store};
 
 type Params = Query<HashMap<String, String>>;
 
 fn kind_of(endpoint: &str) -> Result<ResourceType, OpError> {
-    ResourceType::from_endpoint(endpoint).ok_or_else(|| {
-        OpError::new(
-            404,
-            Some("invalidPath"),
-            format!("no endpoint {endpoint:?}"),
-        )
-    })
+    ResourceType::from_endpoint(endpoint)
+        .ok_or_else(|| OpError::new(404, "noTarget", format!("no endpoint {endpoint:?}")))
 }
 
 /// Auth for GET and DELETE: Bearer plus `time_stamp` and `signature` in the query.
@@ -78,7 +74,7 @@ fn answer(result: Result<Response, OpError>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `GET /api/v2/{type}?filter=…&startIndex=…&count=…`.
+/// `GET /api/v2/{type}?filter=…&sortBy=…&sortOrder=…&startIndex=…&count=…&attributes=…`.
 pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     Path(endpoint): Path<String>,
@@ -88,40 +84,11 @@ pub(crate) async fn list(
     answer((|| {
         let kind = kind_of(&endpoint)?;
         check_query_auth(&shared, &headers, &params)?;
-        let filter = params.get("filter").map(|f| Filter::parse(f)).transpose()?;
-        let number = |name: &str| -> Result<Option<usize>, OpError> {
-            params
-                .get(name)
-                .map(|v| {
-                    v.parse().map_err(|_| {
-                        OpError::invalid_value(format!("{name} must be a whole number"))
-                    })
-                })
-                .transpose()
-        };
-        let start_index = number("startIndex")?.unwrap_or(1).max(1);
-        let count = number("count")?;
-        let store = shared.store();
-        let matching: Vec<&Resource> = store
-            .list(kind)
-            .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
-            .collect();
-        let page: Vec<&Resource> = matching
-            .iter()
-            .skip(start_index - 1)
-            .take(count.unwrap_or(usize::MAX))
-            .copied()
-            .collect();
-        let body = json!({
-            "schemas": [LIST_RESPONSE_SCHEMA],
-            "totalResults": matching.len(),
-            "startIndex": start_index,
-            "itemsPerPage": page.len(),
-            "Resources": page,
-        });
+        let query = ListQuery::from_params(&params)?;
+        let page = query.page(shared.store().list(kind));
         Ok(json_response(
             StatusCode::OK,
-            serde_json::to_vec(&body).unwrap_or_default(),
+            serde_json::to_vec(&page).unwrap_or_default(),
         ))
     })())
 }
@@ -130,7 +97,7 @@ pub(crate) async fn list(
 /// counted as applied or failed, answered with the resource.
 fn apply_body(
     shared: &Shared,
-    endpoint: &str,
+    (endpoint, params): (&str, &HashMap<String, String>),
     headers: &HeaderMap,
     body: &[u8],
     status: StatusCode,
@@ -144,6 +111,7 @@ fn apply_body(
         let (id, resource) = apply(&mut store, kind, data, &now)
             .inspect_err(|_| store.counters.operations_failed += 1)?;
         store.count_applied(kind, &id);
+        let resource = Projection::from_params(params).apply(resource);
         Ok(resource_response(status, &resource))
     })())
 }
@@ -152,12 +120,13 @@ fn apply_body(
 pub(crate) async fn create(
     State(shared): State<Arc<Shared>>,
     Path(endpoint): Path<String>,
+    Query(params): Params,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     apply_body(
         &shared,
-        &endpoint,
+        (&endpoint, &params),
         &headers,
         &body,
         StatusCode::CREATED,
@@ -175,11 +144,12 @@ pub(crate) async fn get_one(
     answer((|| {
         let kind = kind_of(&endpoint)?;
         check_query_auth(&shared, &headers, &params)?;
-        let store = shared.store();
-        let resource = store
+        let resource = shared
+            .store()
             .get(kind, &id)
             .ok_or_else(|| OpError::not_found(&id))?;
-        Ok(resource_response(StatusCode::OK, resource))
+        let resource = Projection::from_params(&params).apply(resource);
+        Ok(resource_response(StatusCode::OK, &resource))
     })())
 }
 
@@ -187,12 +157,13 @@ pub(crate) async fn get_one(
 pub(crate) async fn replace(
     State(shared): State<Arc<Shared>>,
     Path((endpoint, id)): Path<(String, String)>,
+    Query(params): Params,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     apply_body(
         &shared,
-        &endpoint,
+        (&endpoint, &params),
         &headers,
         &body,
         StatusCode::OK,
@@ -208,12 +179,13 @@ pub(crate) async fn replace(
 pub(crate) async fn patch(
     State(shared): State<Arc<Shared>>,
     Path((endpoint, id)): Path<(String, String)>,
+    Query(params): Params,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     apply_body(
         &shared,
-        &endpoint,
+        (&endpoint, &params),
         &headers,
         &body,
         StatusCode::OK,
@@ -244,8 +216,8 @@ pub(crate) async fn delete(
     })())
 }
 
-/// `GET /api/v2/Existeppn/{eppn}`: the user with that ePPN, or 400 when there is none (as mAP
-/// Core answers).
+/// `GET /api/v2/Existeppn/{eppn}`: the user with that ePPN, or 400 `'X' Not Found` when
+/// there is none (as mAP Core answers).
 pub(crate) async fn exist_eppn(
     State(shared): State<Arc<Shared>>,
     Path(eppn): Path<String>,
@@ -254,54 +226,29 @@ pub(crate) async fn exist_eppn(
 ) -> Response {
     answer((|| {
         check_query_auth(&shared, &headers, &params)?;
-        let store = shared.store();
-        let user = store
+        let user = shared
+            .store()
             .user_by_eppn(&eppn)
-            .ok_or_else(|| OpError::new(400, Some("noTarget"), format!("'{eppn}' Not Found")))?;
-        Ok(resource_response(StatusCode::OK, user))
+            .ok_or_else(|| OpError::not_found(&eppn))?;
+        let user = Projection::from_params(&params).apply(user);
+        Ok(resource_response(StatusCode::OK, &user))
     })())
 }
 
-/// `ATTRIBUTE eq "VALUE"`: a string attribute equal to VALUE, or a multi-valued attribute with
-/// an element whose `value` is VALUE.
-struct Filter {
-    attribute: String,
-    value: String,
-}
-
-impl Filter {
-    fn parse(text: &str) -> Result<Filter, OpError> {
-        let invalid = || {
-            OpError::new(
-                400,
-                Some("invalidFilter"),
-                format!("filter {text:?} is not ATTRIBUTE eq \"VALUE\""),
-            )
-        };
-        let mut words = text.trim().splitn(3, ' ');
-        let (Some(attribute), Some(operator), Some(literal)) =
-            (words.next(), words.next(), words.next())
-        else {
-            return Err(invalid());
-        };
-        if !operator.eq_ignore_ascii_case("eq") {
-            return Err(invalid());
-        }
-        let value: String = serde_json::from_str(literal.trim()).map_err(|_| invalid())?;
-        Ok(Filter {
-            attribute: attribute.to_owned(),
-            value,
-        })
-    }
-
-    fn matches(&self, resource: &Resource) -> bool {
-        match resource.get(&self.attribute) {
-            Some(Value::String(text)) => *text == self.value,
-            Some(Value::Array(items)) => items.iter().any(|item| {
-                item.get("value").and_then(Value::as_str) == Some(&self.value)
-                    || item.as_str() == Some(&self.value)
-            }),
-            _ => false,
-        }
-    }
+/// `GET /api/v2/Self`: the user the token belongs to ([`crate::SimConfig::self_user`]), or
+/// 400 `'Self' Not Found` when the simulator was given none.
+pub(crate) async fn self_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Response {
+    answer((|| {
+        check_query_auth(&shared, &headers, &params)?;
+        let user = shared
+            .store()
+            .self_user()
+            .ok_or_else(|| OpError::not_found("Self"))?;
+        let user = Projection::from_params(&params).apply(user);
+        Ok(resource_response(StatusCode::OK, &user))
+    })())
 }

@@ -82,8 +82,17 @@ impl Simulator {
     pub async fn start(config: SimConfig) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], config.port))).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
+        let mut store = Store::new(base_url.clone());
+        if let Some(user) = &config.self_user {
+            let now = DateTime::from_timestamp(config.clock.unix_seconds(), 0)
+                .unwrap_or_default()
+                .to_rfc3339_opts(SecondsFormat::Secs, true);
+            store
+                .seed_self_user(user.clone(), &now)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.detail))?;
+        }
         let shared = Arc::new(Shared {
-            store: Mutex::new(Store::new(base_url.clone())),
+            store: Mutex::new(store),
             faults: FaultSchedule::new(config.faults.clone()),
             null_ids: AtomicU64::new(0),
             base_url: base_url.clone(),
@@ -147,6 +156,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v2/Bulk", post(bulk::handle))
         .route("/api/v2/Existeppn/{eppn}", get(resources::exist_eppn))
+        .route("/api/v2/Self", get(resources::self_user))
         .route(
             "/api/v2/{resource}",
             get(resources::list).post(resources::create),
@@ -248,7 +258,11 @@ async fn serve(
 
 /// A whole-request refusal from a fault: nothing was applied.
 fn refusal(status: StatusCode, retry_after_secs: Option<u64>) -> Response {
-    let error = OpError::new(status.as_u16(), None, format!("injected fault: {status}"));
+    let error = OpError::new(
+        status.as_u16(),
+        "invalidValue",
+        format!("injected fault: {status}"),
+    );
     let mut response = error.into_response();
     if let Some(secs) = retry_after_secs {
         response

@@ -1,13 +1,14 @@
 //! The in-memory store: users, groups and services with mAP's uniqueness and reference rules,
 //! and the counters tests use to prove nothing was applied twice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use map_entities::{GROUP_SCHEMA, MapGroup, MapService, MapUser, SERVICE_SCHEMA, USER_SCHEMA};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::OpError;
+use crate::membership::{Memberships, Side, set_link};
 use crate::patch::apply_patch;
 
 /// A stored resource: its JSON attributes.
@@ -65,12 +66,21 @@ impl ResourceType {
         self as usize
     }
 
-    /// Checks that `data` is a well-formed resource of this kind.
-    fn validate(self, data: &Value) -> Result<(), OpError> {
+    /// The membership side this kind is on, for users and services.
+    fn side(self) -> Option<Side> {
+        match self {
+            ResourceType::User => Some(Side::User),
+            ResourceType::Group => None,
+            ResourceType::Service => Some(Side::Service),
+        }
+    }
+
+    /// Checks that `resource` is a well-formed resource of this kind.
+    fn validate(self, resource: &Resource) -> Result<(), OpError> {
         let result = match self {
-            ResourceType::User => MapUser::deserialize(data).map(drop),
-            ResourceType::Group => MapGroup::deserialize(data).map(drop),
-            ResourceType::Service => MapService::deserialize(data).map(drop),
+            ResourceType::User => MapUser::deserialize(resource).map(drop),
+            ResourceType::Group => MapGroup::deserialize(resource).map(drop),
+            ResourceType::Service => MapService::deserialize(resource).map(drop),
         };
         result.map_err(|e| OpError::invalid_value(format!("invalid {}: {e}", self.name())))
     }
@@ -108,11 +118,15 @@ pub struct Snapshot {
 }
 
 pub(crate) struct Store {
+    /// Resources as stored: users and services without `groups` (that side of each
+    /// membership is the groups' `members` and `services`), references without `$ref`.
     resources: [BTreeMap<String, Resource>; 3],
-    user_names: HashMap<String, String>,
     eppns: HashMap<String, String>,
+    memberships: Memberships,
     next_id: u64,
     base_url: String,
+    /// The user the token belongs to (`/Self`, `meta.createdBy`), if there is one.
+    self_id: Option<String>,
     pub(crate) counters: Counters,
 }
 
@@ -120,10 +134,11 @@ impl Store {
     pub(crate) fn new(base_url: String) -> Self {
         Store {
             resources: Default::default(),
-            user_names: HashMap::new(),
             eppns: HashMap::new(),
+            memberships: Memberships::default(),
             next_id: 0,
             base_url,
+            self_id: None,
             counters: Counters::default(),
         }
     }
@@ -133,72 +148,75 @@ impl Store {
         format!("{}/api/v2/{}/{id}", self.base_url, kind.endpoint())
     }
 
-    pub(crate) fn get(&self, kind: ResourceType, id: &str) -> Option<&Resource> {
+    fn stored(&self, kind: ResourceType, id: &str) -> Option<&Resource> {
         self.resources[kind.index()].get(id)
     }
 
-    pub(crate) fn list(&self, kind: ResourceType) -> impl Iterator<Item = &Resource> {
-        self.resources[kind.index()].values()
+    /// Whether the resource `id` exists.
+    pub(crate) fn exists(&self, kind: ResourceType, id: &str) -> bool {
+        self.stored(kind, id).is_some()
     }
 
-    pub(crate) fn user_by_eppn(&self, eppn: &str) -> Option<&Resource> {
-        let id = self.eppns.get(eppn)?;
-        self.get(ResourceType::User, id)
+    /// The resource `id` as the API shows it.
+    pub(crate) fn get(&self, kind: ResourceType, id: &str) -> Option<Resource> {
+        self.stored(kind, id).map(|r| self.render(kind, r))
     }
 
-    /// Creates a resource from `data`; returns its id and stored form.
+    /// Every resource of `kind` as the API shows it, in id order.
+    pub(crate) fn list(&self, kind: ResourceType) -> impl Iterator<Item = Resource> + '_ {
+        self.resources[kind.index()]
+            .values()
+            .map(move |r| self.render(kind, r))
+    }
+
+    /// The user holding `eppn`, as the API shows it.
+    pub(crate) fn user_by_eppn(&self, eppn: &str) -> Option<Resource> {
+        self.get(ResourceType::User, self.eppns.get(eppn)?)
+    }
+
+    /// The user the token belongs to.
+    pub(crate) fn self_user(&self) -> Option<Resource> {
+        self.get(ResourceType::User, self.self_id.as_deref()?)
+    }
+
+    /// Stores `user` as the token's own user (`/Self`).
+    pub(crate) fn seed_self_user(&mut self, user: Value, now: &str) -> Result<String, OpError> {
+        let (id, _) = self.create(ResourceType::User, user, now)?;
+        self.self_id = Some(id.clone());
+        Ok(id)
+    }
+
+    /// Creates a resource from `data`; returns its id and what the API shows of it.
     pub(crate) fn create(
         &mut self,
         kind: ResourceType,
         data: Value,
         now: &str,
     ) -> Result<(String, Resource), OpError> {
-        kind.validate(&data)?;
-        let Value::Object(mut resource) = data else {
-            return Err(OpError::invalid_value("data must be an object"));
-        };
+        let mut resource = written(kind, data)?;
         let id = match kind {
             // Users get a server id; groups and services take theirs from the data if given.
             ResourceType::User => None,
-            ResourceType::Group | ResourceType::Service => resource
-                .get("id")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            ResourceType::Group | ResourceType::Service => match resource.get("id") {
+                Some(Value::String(id)) => Some(id.clone()),
+                Some(_) => return Err(OpError::invalid_value("id must be a string")),
+                None => None,
+            },
         };
         let id = match id {
-            Some(id) if id.is_empty() => {
-                return Err(OpError::invalid_value("id must not be empty"));
-            }
-            Some(id) if self.get(kind, &id).is_some() => return Err(OpError::duplicate_id(&id)),
+            Some(id) if !is_valid_id(&id) => return Err(OpError::invalid_id(&id)),
+            Some(id) if self.exists(kind, &id) => return Err(OpError::duplicate_id(&id)),
             Some(id) => id,
             None => self.fresh_id(kind),
         };
-        if kind == ResourceType::User && resource.get("userName").and_then(Value::as_str).is_none()
-        {
-            return Err(OpError::invalid_value("userName is required"));
-        }
-        self.check_references(kind, &resource)?;
-        if kind == ResourceType::User {
-            self.check_user_unique(&id, &resource)?;
-        }
-        resource
-            .entry("schemas")
-            .or_insert_with(|| json!([kind.schema()]));
         resource.insert("id".to_owned(), Value::String(id.clone()));
-        resource.insert(
-            "meta".to_owned(),
-            json!({
-                "resourceType": kind.name(),
-                "created": now,
-                "lastModified": now,
-                "location": self.location(kind, &id),
-            }),
-        );
-        if kind == ResourceType::User {
-            self.index_user(&id, &resource);
+        let mut meta = json!({"resourceType": kind.name(), "created": now, "lastModified": now});
+        if let (ResourceType::User, Some(owner)) = (kind, &self.self_id) {
+            meta["createdBy"] = Value::String(owner.clone());
         }
-        self.resources[kind.index()].insert(id.clone(), resource.clone());
-        Ok((id, resource))
+        resource.insert("meta".to_owned(), meta);
+        self.commit(kind, &id, resource)?;
+        Ok((id.clone(), self.get(kind, &id).unwrap_or_default()))
     }
 
     /// Replaces the resource `id` with `data`, keeping its id and creation time.
@@ -209,23 +227,22 @@ impl Store {
         data: Value,
         now: &str,
     ) -> Result<Resource, OpError> {
-        let old = self.get(kind, id).ok_or_else(|| OpError::not_found(id))?;
+        let old = self
+            .stored(kind, id)
+            .ok_or_else(|| OpError::not_found(id))?;
         let meta = old.get("meta").cloned();
-        kind.validate(&data)?;
-        let Value::Object(mut resource) = data else {
-            return Err(OpError::invalid_value("data must be an object"));
-        };
+        let mut resource = written(kind, data)?;
         resource.insert("id".to_owned(), Value::String(id.to_owned()));
-        if let Some(meta) = meta {
+        if let Some(mut meta) = meta {
+            meta["lastModified"] = Value::String(now.to_owned());
             resource.insert("meta".to_owned(), meta);
         }
-        resource
-            .entry("schemas")
-            .or_insert_with(|| json!([kind.schema()]));
-        self.commit(kind, id, resource, now)
+        self.commit(kind, id, resource)?;
+        Ok(self.get(kind, id).unwrap_or_default())
     }
 
-    /// Applies the PatchOp document `patch` to the resource `id`.
+    /// Applies `patch` (a PatchOp document or one bare patch operation) to the resource `id`
+    /// as the API shows it, so a user's or service's `groups` may be patched too.
     pub(crate) fn patch(
         &mut self,
         kind: ResourceType,
@@ -233,41 +250,40 @@ impl Store {
         patch: &Value,
         now: &str,
     ) -> Result<Resource, OpError> {
-        let mut resource = self
-            .get(kind, id)
-            .ok_or_else(|| OpError::not_found(id))?
-            .clone();
+        let mut resource = self.get(kind, id).ok_or_else(|| OpError::not_found(id))?;
         apply_patch(&mut resource, patch)?;
-        let as_value = Value::Object(resource);
-        kind.validate(&as_value)?;
-        let Value::Object(resource) = as_value else {
-            unreachable!("built from an object above")
-        };
-        self.commit(kind, id, resource, now)
+        self.replace(kind, id, Value::Object(resource), now)
     }
 
-    /// Deletes the resource `id`.
+    /// Deletes the resource `id`, and every membership it had.
     pub(crate) fn delete(&mut self, kind: ResourceType, id: &str) -> Result<(), OpError> {
-        let old = self.resources[kind.index()]
-            .remove(id)
-            .ok_or_else(|| OpError::not_found(id))?;
-        if kind == ResourceType::User {
-            self.unindex_user(&old);
+        if !self.exists(kind, id) {
+            return Err(OpError::not_found(id));
+        }
+        if let Some(side) = kind.side() {
+            self.set_memberships(side, id, &BTreeSet::new())?;
+        }
+        let old = self.resources[kind.index()].remove(id);
+        match (kind, &old) {
+            (ResourceType::User, Some(old)) => self.unindex_user(old),
+            (ResourceType::Group, old) => self.memberships.group_changed(id, old.as_ref(), None),
+            _ => {}
         }
         Ok(())
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        fn typed<T: for<'de> Deserialize<'de>>(resources: &BTreeMap<String, Resource>) -> Vec<T> {
+        fn typed<T: for<'de> Deserialize<'de>>(
+            resources: impl Iterator<Item = Resource>,
+        ) -> Vec<T> {
             resources
-                .values()
-                .filter_map(|r| T::deserialize(&Value::Object(r.clone())).ok())
+                .filter_map(|r| T::deserialize(&Value::Object(r)).ok())
                 .collect()
         }
         Snapshot {
-            users: typed(&self.resources[ResourceType::User.index()]),
-            groups: typed(&self.resources[ResourceType::Group.index()]),
-            services: typed(&self.resources[ResourceType::Service.index()]),
+            users: typed(self.list(ResourceType::User)),
+            groups: typed(self.list(ResourceType::Group)),
+            services: typed(self.list(ResourceType::Service)),
         }
     }
 
@@ -278,111 +294,199 @@ impl Store {
         *self.counters.applied_by_resource.entry(key).or_default() += 1;
     }
 
+    /// Checks `resource` and stores it under `id`, with the memberships its `groups` name
+    /// (a user's or service's; absent: left as they are).
     fn commit(
         &mut self,
         kind: ResourceType,
         id: &str,
         mut resource: Resource,
-        now: &str,
-    ) -> Result<Resource, OpError> {
+    ) -> Result<(), OpError> {
+        let groups = match kind.side() {
+            Some(_) => resource
+                .remove("groups")
+                .map(|g| group_ids(&g))
+                .transpose()?,
+            None => None,
+        };
+        kind.validate(&resource)?;
         self.check_references(kind, &resource)?;
+        if let Some(groups) = &groups {
+            for group in groups {
+                self.must_exist(ResourceType::Group, group)?;
+            }
+        }
         if kind == ResourceType::User {
             if resource.get("userName").and_then(Value::as_str).is_none() {
                 return Err(OpError::invalid_value("userName is required"));
             }
-            self.check_user_unique(id, &resource)?;
+            self.check_eppns_free(id, &resource)?;
         }
-        if let Some(Value::Object(meta)) = resource.get_mut("meta") {
-            meta.insert("lastModified".to_owned(), Value::String(now.to_owned()));
-        }
-        if kind == ResourceType::User {
-            if let Some(old) = self.get(kind, id).cloned() {
-                self.unindex_user(&old);
+        let old = self.resources[kind.index()].insert(id.to_owned(), resource);
+        let new = &self.resources[kind.index()][id];
+        match kind {
+            ResourceType::User => {
+                if let Some(old) = &old {
+                    unindex_eppns(&mut self.eppns, old);
+                }
+                let new = new.clone();
+                self.index_user(id, &new);
             }
-            self.index_user(id, &resource);
+            ResourceType::Group => {
+                let new = new.clone();
+                self.memberships.group_changed(id, old.as_ref(), Some(&new));
+            }
+            ResourceType::Service => {}
         }
-        self.resources[kind.index()].insert(id.to_owned(), resource.clone());
-        Ok(resource)
+        if let (Some(side), Some(groups)) = (kind.side(), groups) {
+            self.set_memberships(side, id, &groups)?;
+        }
+        Ok(())
+    }
+
+    /// Makes `id` (a user or service) linked from exactly the groups `wanted`.
+    fn set_memberships(
+        &mut self,
+        side: Side,
+        id: &str,
+        wanted: &BTreeSet<String>,
+    ) -> Result<(), OpError> {
+        let current: BTreeSet<String> = self
+            .memberships
+            .groups_of(side, id)
+            .map(str::to_owned)
+            .collect();
+        for group_id in current.symmetric_difference(wanted) {
+            let Some(old) = self.resources[ResourceType::Group.index()]
+                .get(group_id)
+                .cloned()
+            else {
+                return Err(OpError::not_found(group_id));
+            };
+            let mut group = old.clone();
+            set_link(&mut group, side, id, wanted.contains(group_id));
+            self.memberships
+                .group_changed(group_id, Some(&old), Some(&group));
+            self.resources[ResourceType::Group.index()].insert(group_id.clone(), group);
+        }
+        Ok(())
+    }
+
+    /// The resource as the API shows it: a user's or service's `groups` from the groups
+    /// that link to it, and `$ref` (and `display`, when known) on every reference.
+    fn render(&self, kind: ResourceType, stored: &Resource) -> Resource {
+        let mut resource = stored.clone();
+        let id = stored.get("id").and_then(Value::as_str).unwrap_or_default();
+        if let Some(side) = kind.side() {
+            let groups: Vec<Value> = self
+                .memberships
+                .groups_of(side, id)
+                .map(|g| json!({"value": g, "$ref": self.location(ResourceType::Group, g)}))
+                .collect();
+            if !groups.is_empty() {
+                resource.insert("groups".to_owned(), Value::Array(groups));
+            }
+        }
+        for (attribute, default_target) in [
+            ("members", ResourceType::User),
+            ("administrators", ResourceType::User),
+            ("services", ResourceType::Service),
+        ] {
+            let Some(Value::Array(elements)) = resource.get_mut(attribute) else {
+                continue;
+            };
+            for element in elements.iter_mut().filter_map(Value::as_object_mut) {
+                let target = match element.get("type").and_then(Value::as_str) {
+                    Some("Group") => ResourceType::Group,
+                    _ => default_target,
+                };
+                let Some(value) = element.get("value").and_then(Value::as_str) else {
+                    continue;
+                };
+                let reference = self.location(target, value);
+                if let Some(display) = self.display_name(target, value) {
+                    element.insert("display".to_owned(), Value::String(display));
+                }
+                element.insert("$ref".to_owned(), Value::String(reference));
+            }
+        }
+        resource
+    }
+
+    /// What a reference to `id` shows as its `display`.
+    fn display_name(&self, kind: ResourceType, id: &str) -> Option<String> {
+        let attribute = match kind {
+            ResourceType::User => "userName",
+            ResourceType::Group => "displayName",
+            ResourceType::Service => "serviceName",
+        };
+        Some(self.stored(kind, id)?.get(attribute)?.as_str()?.to_owned())
     }
 
     fn fresh_id(&mut self, kind: ResourceType) -> String {
         loop {
             self.next_id += 1;
             let id = format!("{:012x}", self.next_id);
-            if self.get(kind, &id).is_none() {
+            if !self.exists(kind, &id) {
                 return id;
             }
         }
     }
 
-    /// Members, administrators and services must exist.
-    fn check_references(&self, kind: ResourceType, resource: &Resource) -> Result<(), OpError> {
-        let ids = |attribute: &str| -> Vec<(Option<String>, String)> {
-            resource
-                .get(attribute)
-                .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|item| {
-                            let value = item.get("value")?.as_str()?.to_owned();
-                            let member_type =
-                                item.get("type").and_then(Value::as_str).map(str::to_owned);
-                            Some((member_type, value))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let must_exist = |target: ResourceType, id: &str| {
-            if self.get(target, id).is_some() {
-                Ok(())
-            } else {
-                Err(OpError::not_found(id))
-            }
-        };
-        match kind {
-            ResourceType::User => Ok(()),
-            ResourceType::Group => {
-                for (member_type, id) in ids("members") {
-                    let target = match member_type.as_deref() {
-                        Some("Group") => ResourceType::Group,
-                        _ => ResourceType::User,
-                    };
-                    must_exist(target, &id)?;
-                }
-                for (_, id) in ids("administrators") {
-                    must_exist(ResourceType::User, &id)?;
-                }
-                for (_, id) in ids("services") {
-                    must_exist(ResourceType::Service, &id)?;
-                }
-                Ok(())
-            }
-            ResourceType::Service => {
-                for (_, id) in ids("administrators") {
-                    must_exist(ResourceType::User, &id)?;
-                }
-                Ok(())
-            }
+    fn must_exist(&self, kind: ResourceType, id: &str) -> Result<(), OpError> {
+        if self.exists(kind, id) {
+            Ok(())
+        } else {
+            Err(OpError::not_found(id))
         }
     }
 
-    fn check_user_unique(&self, id: &str, resource: &Resource) -> Result<(), OpError> {
-        if let Some(name) = resource.get("userName").and_then(Value::as_str) {
-            if self.user_names.get(name).is_some_and(|owner| owner != id) {
-                return Err(OpError::new(
-                    409,
-                    Some("uniqueness"),
-                    format!("Duplicate userName '{name}'"),
-                ));
+    /// Members, administrators and services must exist.
+    fn check_references(&self, kind: ResourceType, resource: &Resource) -> Result<(), OpError> {
+        let references = |attribute: &str| {
+            resource
+                .get(attribute)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|item| {
+                    let id = item.get("value")?.as_str()?;
+                    let is_group = item.get("type").and_then(Value::as_str) == Some("Group");
+                    Some((is_group, id))
+                })
+                .collect::<Vec<_>>()
+        };
+        let attributes: &[(&str, ResourceType)] = match kind {
+            ResourceType::User => &[],
+            ResourceType::Group => &[
+                ("members", ResourceType::User),
+                ("administrators", ResourceType::User),
+                ("services", ResourceType::Service),
+            ],
+            ResourceType::Service => &[("administrators", ResourceType::User)],
+        };
+        for &(attribute, target) in attributes {
+            for (is_group, id) in references(attribute) {
+                self.must_exist(
+                    if is_group {
+                        ResourceType::Group
+                    } else {
+                        target
+                    },
+                    id,
+                )?;
             }
         }
+        Ok(())
+    }
+
+    /// An ePPN belongs to one user (userName is a display name, not unique).
+    fn check_eppns_free(&self, id: &str, resource: &Resource) -> Result<(), OpError> {
         for eppn in eppns(resource) {
             if self.eppns.get(eppn).is_some_and(|owner| owner != id) {
                 return Err(OpError::new(
                     409,
-                    Some("uniqueness"),
+                    "uniqueness",
                     format!("{eppn} is already tied to another account"),
                 ));
             }
@@ -391,21 +495,19 @@ impl Store {
     }
 
     fn index_user(&mut self, id: &str, resource: &Resource) {
-        if let Some(name) = resource.get("userName").and_then(Value::as_str) {
-            self.user_names.insert(name.to_owned(), id.to_owned());
-        }
         for eppn in eppns(resource) {
             self.eppns.insert(eppn.to_owned(), id.to_owned());
         }
     }
 
     fn unindex_user(&mut self, resource: &Resource) {
-        if let Some(name) = resource.get("userName").and_then(Value::as_str) {
-            self.user_names.remove(name);
-        }
-        for eppn in eppns(resource) {
-            self.eppns.remove(eppn);
-        }
+        unindex_eppns(&mut self.eppns, resource);
+    }
+}
+
+fn unindex_eppns(index: &mut HashMap<String, String>, resource: &Resource) {
+    for eppn in eppns(resource) {
+        index.remove(eppn);
     }
 }
 
@@ -418,6 +520,72 @@ fn eppns(resource: &Resource) -> impl Iterator<Item = &str> {
         .filter_map(|eppn| eppn.get("value")?.as_str())
 }
 
+/// mAP Core's ids: `^[A-Za-z0-9._-]{1,50}$`.
+pub(crate) fn is_valid_id(id: &str) -> bool {
+    (1..=50).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The group ids a written `groups` attribute names.
+fn group_ids(groups: &Value) -> Result<BTreeSet<String>, OpError> {
+    let Value::Array(items) = groups else {
+        return Err(OpError::invalid_value("groups must be an array"));
+    };
+    items
+        .iter()
+        .map(|item| match item.get("value") {
+            Some(Value::String(id)) => Ok(id.clone()),
+            _ => Err(OpError::invalid_value(
+                "each of groups needs a value (a group id)",
+            )),
+        })
+        .collect()
+}
+
+/// `data` as it is stored: an object of the kind, without `null`s (mAP Core's own client
+/// writes every unset attribute as `null`, which means absent), without what the server
+/// owns (`meta`, a user's `id`, each reference's `$ref`), with the kind's `schemas`.
+fn written(kind: ResourceType, data: Value) -> Result<Resource, OpError> {
+    let Value::Object(mut resource) = data else {
+        return Err(OpError::invalid_value("data must be an object"));
+    };
+    drop_nulls(&mut resource);
+    resource.remove("meta");
+    if kind == ResourceType::User {
+        resource.remove("id");
+    }
+    for attribute in ["members", "administrators", "services", "groups"] {
+        if let Some(Value::Array(elements)) = resource.get_mut(attribute) {
+            for element in elements.iter_mut().filter_map(Value::as_object_mut) {
+                element.remove("$ref");
+                element.remove("display");
+            }
+        }
+    }
+    resource
+        .entry("schemas")
+        .or_insert_with(|| json!([kind.schema()]));
+    Ok(resource)
+}
+
+/// Removes every `null` attribute, at any depth.
+fn drop_nulls(object: &mut Map<String, Value>) {
+    object.retain(|_, value| !value.is_null());
+    for value in object.values_mut() {
+        match value {
+            Value::Object(inner) => drop_nulls(inner),
+            Value::Array(items) => {
+                for inner in items.iter_mut().filter_map(Value::as_object_mut) {
+                    drop_nulls(inner);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,42 +596,59 @@ mod tests {
         Store::new("http://sim".into())
     }
 
+    fn user(name: &str, eppn: &str) -> Value {
+        json!({"userName": name, "eduPersonPrincipalNames": [{"value": eppn}]})
+    }
+
     #[test]
-    fn users_get_ids_and_unique_names_and_eppns() {
+    fn user_names_are_display_names_and_eppns_are_keys() {
         let mut store = store();
-        let (id, user) = store
-            .create(
-                ResourceType::User,
-                json!({"userName": "alice", "eduPersonPrincipalNames": [{"value": "a@idp"}]}),
-                NOW,
-            )
+        let (id, user_a) = store
+            .create(ResourceType::User, user("John Doe", "a@idp"), NOW)
             .unwrap();
         assert_eq!(
-            user["meta"]["location"],
-            format!("http://sim/api/v2/Users/{id}")
+            user_a["meta"],
+            json!({"resourceType": "User", "created": NOW, "lastModified": NOW}),
+            "mAP Core's meta: no location, no version"
         );
-        let duplicate = store
-            .create(ResourceType::User, json!({"userName": "alice"}), NOW)
-            .unwrap_err();
-        assert_eq!(
-            (duplicate.status, duplicate.detail.as_str()),
-            (409, "Duplicate userName 'alice'")
-        );
+        // A second John Doe is another person.
+        store
+            .create(ResourceType::User, user("John Doe", "b@idp"), NOW)
+            .unwrap();
         let tied = store
+            .create(ResourceType::User, user("Jane", "a@idp"), NOW)
+            .unwrap_err();
+        assert_eq!(
+            (tied.status, tied.detail.as_str()),
+            (409, "a@idp is already tied to another account")
+        );
+        // Giving up an ePPN frees it.
+        store
+            .replace(ResourceType::User, &id, user("John Doe", "c@idp"), NOW)
+            .unwrap();
+        store
+            .create(ResourceType::User, user("Jane", "a@idp"), NOW)
+            .unwrap();
+    }
+
+    #[test]
+    fn nulls_are_absent_and_server_fields_are_the_server_s() {
+        let mut store = store();
+        let (id, created) = store
             .create(
                 ResourceType::User,
-                json!({"userName": "bob", "eduPersonPrincipalNames": [{"value": "a@idp"}]}),
+                json!({"schemas": [USER_SCHEMA], "id": null, "externalId": null, "userName": "A",
+                    "meta": null, "emails": [{"value": "a@x", "display": null}], "groups": null,
+                    "eduPersonPrincipalNames": [{"value": "a@idp", "idpEntityId": null}]}),
                 NOW,
             )
-            .unwrap_err();
-        assert_eq!(tied.detail, "a@idp is already tied to another account");
-        // Renaming frees the old name.
-        store
-            .replace(ResourceType::User, &id, json!({"userName": "alice2"}), NOW)
             .unwrap();
-        store
-            .create(ResourceType::User, json!({"userName": "alice"}), NOW)
-            .unwrap();
+        assert_eq!(
+            Value::Object(created),
+            json!({"schemas": [USER_SCHEMA], "id": id, "userName": "A",
+                "emails": [{"value": "a@x"}], "eduPersonPrincipalNames": [{"value": "a@idp"}],
+                "meta": {"resourceType": "User", "created": NOW, "lastModified": NOW}})
+        );
     }
 
     #[test]
@@ -477,8 +662,8 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(
-            (missing.status, missing.detail.as_str()),
-            (404, "'nobody' Not Found")
+            (missing.status, missing.scim_type, missing.detail.as_str()),
+            (400, "invalidValue", "'nobody' Not Found")
         );
         let (id, _) = store
             .create(ResourceType::Group, json!({"id": "g1"}), NOW)
@@ -487,33 +672,149 @@ mod tests {
         let duplicate = store
             .create(ResourceType::Group, json!({"id": "g1"}), NOW)
             .unwrap_err();
-        assert_eq!(duplicate.detail, "Duplicate id 'g1'");
+        assert_eq!(
+            (duplicate.status, duplicate.detail.as_str()),
+            (409, "Duplicate id 'g1'")
+        );
+        let invalid = store
+            .create(ResourceType::Service, json!({"id": "a/b"}), NOW)
+            .unwrap_err();
+        assert_eq!((invalid.status, invalid.scim_type), (400, "invalidId"));
     }
 
     #[test]
-    fn malformed_resources_are_refused_naming_the_field() {
-        let error = store()
+    fn membership_written_on_either_side_shows_on_both() {
+        let mut store = store();
+        let (u1, _) = store
+            .create(ResourceType::User, user("A", "a@idp"), NOW)
+            .unwrap();
+        let (u2, _) = store
+            .create(ResourceType::User, user("B", "b@idp"), NOW)
+            .unwrap();
+        store
             .create(
-                ResourceType::User,
-                json!({"userName": "a", "emails": "a@b"}),
+                ResourceType::Group,
+                json!({"id": "g1", "members": [{"type": "User", "value": u1}]}),
                 NOW,
             )
+            .unwrap();
+        store
+            .create(ResourceType::Group, json!({"id": "g2"}), NOW)
+            .unwrap();
+        let a = store.get(ResourceType::User, &u1).unwrap();
+        assert_eq!(
+            a["groups"],
+            json!([{"value": "g1", "$ref": "http://sim/api/v2/Groups/g1"}])
+        );
+        // From the user's side: B joins g1 and g2 by a PATCH of its groups.
+        store
+            .patch(
+                ResourceType::User,
+                &u2,
+                &json!({"op": "add", "path": "groups", "value": [{"value": "g1"}, {"value": "g2"}]}),
+                NOW,
+            )
+            .unwrap();
+        let g1 = store.get(ResourceType::Group, "g1").unwrap();
+        let members: Vec<&str> = g1["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(members, [u1.as_str(), u2.as_str()]);
+        assert_eq!(
+            g1["members"][0]["$ref"],
+            format!("http://sim/api/v2/Users/{u1}")
+        );
+        assert_eq!(g1["members"][0]["display"], "A");
+        // And leaves both as mAP Core's client writes it.
+        store
+            .patch(
+                ResourceType::User,
+                &u2,
+                &json!({"op": "remove", "path": "groups[(value eq 'g1') or (value eq 'g2')]"}),
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(
+            store.get(ResourceType::User, &u2).unwrap().get("groups"),
+            None
+        );
+        assert_eq!(
+            store.get(ResourceType::Group, "g1").unwrap()["members"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        // Joining a group that does not exist changes nothing.
+        let error = store
+            .patch(ResourceType::User, &u2, &json!({"op": "add", "path": "groups", "value": [{"value": "g1"}, {"value": "nope"}]}), NOW)
             .unwrap_err();
-        assert_eq!(error.status, 400);
-        assert!(error.detail.contains("emails"), "{}", error.detail);
+        assert_eq!(error.detail, "'nope' Not Found");
+        assert_eq!(
+            store.get(ResourceType::Group, "g1").unwrap()["members"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        // Deleting the group takes it out of its members' groups.
+        store.delete(ResourceType::Group, "g1").unwrap();
+        assert_eq!(
+            store.get(ResourceType::User, &u1).unwrap().get("groups"),
+            None
+        );
+    }
+
+    #[test]
+    fn services_see_the_groups_that_name_them() {
+        let mut store = store();
+        store
+            .create(
+                ResourceType::Service,
+                json!({"id": "s1", "serviceName": "Repo"}),
+                NOW,
+            )
+            .unwrap();
+        store
+            .create(
+                ResourceType::Group,
+                json!({"id": "g1", "services": [{"value": "s1", "administratorOfGroup": 1}]}),
+                NOW,
+            )
+            .unwrap();
+        let service = store.get(ResourceType::Service, "s1").unwrap();
+        assert_eq!(service["groups"][0]["value"], "g1");
+        let group = store.get(ResourceType::Group, "g1").unwrap();
+        assert_eq!(group["services"][0]["display"], "Repo");
+        assert_eq!(group["services"][0]["administratorOfGroup"], 1);
     }
 
     #[test]
     fn delete_then_not_found() {
         let mut store = store();
         let (id, _) = store
-            .create(ResourceType::User, json!({"userName": "a"}), NOW)
+            .create(ResourceType::User, user("a", "a@idp"), NOW)
+            .unwrap();
+        store
+            .create(
+                ResourceType::Group,
+                json!({"id": "g", "members": [{"value": id}]}),
+                NOW,
+            )
             .unwrap();
         store.delete(ResourceType::User, &id).unwrap();
+        let again = store.delete(ResourceType::User, &id).unwrap_err();
         assert_eq!(
-            store.delete(ResourceType::User, &id).unwrap_err().status,
-            404
+            (again.status, again.detail),
+            (400, format!("'{id}' Not Found"))
         );
-        assert!(store.user_names.is_empty());
+        assert!(store.eppns.is_empty());
+        assert_eq!(
+            store.get(ResourceType::Group, "g").unwrap()["members"],
+            json!([])
+        );
     }
 }

@@ -132,12 +132,33 @@ async fn a_job_with_references_is_applied_in_order() {
         .collect();
     assert_eq!(
         statuses,
-        [Some(201), Some(201), Some(201), Some(200), Some(404)]
+        [Some(201), Some(201), Some(201), Some(200), Some(400)]
     );
     assert_eq!(response.operations[0].bulk_id.as_deref(), Some("u1"));
+    let paths: Vec<_> = response
+        .operations
+        .iter()
+        .map(|r| r.path.as_deref())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            Some("/Users"),
+            Some("Users"),
+            Some("/Groups"),
+            Some("/Groups/bulkId:g1"),
+            Some("/Users/no-such-user")
+        ],
+        "results echo each path as sent, as mAP Core does"
+    );
+    assert_eq!(
+        response.operations[1].data.as_ref(),
+        Some(&user("bob")),
+        "and its data"
+    );
     assert!(
-        response.operations.iter().all(|r| r.path.is_none()),
-        "results leave path out, as RFC 7644 does"
+        response.operations[4].data.is_none() && response.operations[4].location.is_none(),
+        "a DELETE's result is method, path and status (and here its error)"
     );
     let alice_id = response.operations[0].resource_id().unwrap().to_owned();
     assert_eq!(
@@ -332,8 +353,8 @@ async fn malformed_requests_are_refused_whole_naming_the_operation() {
             "Operations[1]: unknown method \"PUTCH\"",
         ),
         (
-            json!({"schemas": schemas, "Operations": [{"method": "POST", "path": "/Users", "data": user("a")}]}),
-            "Operations[0]: bulkId is required for POST",
+            json!({"schemas": schemas, "Operations": [{"method": "POST", "bulkId": "", "path": "/Users", "data": user("a")}]}),
+            "Operations[0]: bulkId must not be empty",
         ),
         (
             json!({"schemas": schemas, "Operations": [{"method": "PATCH", "path": "/Users/1"}]}),
@@ -530,11 +551,10 @@ async fn resource_endpoints_serve_the_same_store() {
         .send("GET", &format!("/api/v2/Users/{id}"), None, b"")
         .await
         .unwrap();
-    assert_eq!(missing.status(), 404);
-    assert_eq!(
-        map_error(&missing).detail.unwrap(),
-        format!("'{id}' Not Found")
-    );
+    assert_eq!(missing.status(), 400, "mAP Core's not found is a 400");
+    let error = map_error(&missing);
+    assert_eq!(error.detail.unwrap(), format!("'{id}' Not Found"));
+    assert_eq!(error.scim_type.as_deref(), Some("invalidValue"));
     let gone = client
         .send(
             "GET",

@@ -1,0 +1,311 @@
+//! A list request's query (`filter`, `sortBy`, `sortOrder`, `startIndex`, `count`,
+//! `attributes`, `excludedAttributes`) and the page it selects.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use map_entities::LIST_RESPONSE_SCHEMA;
+use serde_json::{Value, json};
+
+use crate::error::OpError;
+use crate::filter::{Filter, field};
+use crate::store::Resource;
+
+/// How many resources a page holds when the request does not say: the public client's
+/// own assumption (mAP Core does not document its default).
+pub(crate) const DEFAULT_COUNT: usize = 20;
+
+/// Which attributes of each resource are returned.
+#[derive(Debug, Default)]
+pub(crate) struct Projection {
+    attributes: Option<Vec<String>>,
+    excluded: Vec<String>,
+}
+
+impl Projection {
+    /// From `attributes` and `excludedAttributes` (comma-separated lists).
+    pub(crate) fn from_params(params: &HashMap<String, String>) -> Projection {
+        let list = |name: &str| -> Option<Vec<String>> {
+            let value = params.get(name)?;
+            Some(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        };
+        Projection {
+            attributes: list("attributes"),
+            excluded: list("excludedAttributes").unwrap_or_default(),
+        }
+    }
+
+    /// `resource` with only the attributes asked for (`id` and `schemas` always).
+    pub(crate) fn apply(&self, mut resource: Resource) -> Resource {
+        let always = |key: &str| key == "id" || key == "schemas";
+        if let Some(attributes) = &self.attributes {
+            resource.retain(|key, value| {
+                if always(key) {
+                    return true;
+                }
+                let subs: Vec<&str> = attributes
+                    .iter()
+                    .filter_map(|a| {
+                        let (name, sub) = a.split_once('.').unwrap_or((a, ""));
+                        name.eq_ignore_ascii_case(key).then_some(sub)
+                    })
+                    .collect();
+                if subs.is_empty() {
+                    return false;
+                }
+                if !subs.contains(&"") {
+                    keep_subs(value, &subs);
+                }
+                true
+            });
+        }
+        for excluded in &self.excluded {
+            match excluded.split_once('.') {
+                None => {
+                    resource.retain(|key, _| always(key) || !key.eq_ignore_ascii_case(excluded))
+                }
+                Some((name, sub)) => {
+                    if let Some(value) = resource.get_mut(name) {
+                        drop_sub(value, sub);
+                    }
+                }
+            }
+        }
+        resource
+    }
+}
+
+/// Keeps only `subs` of a complex attribute, or of each of its values.
+fn keep_subs(value: &mut Value, subs: &[&str]) {
+    match value {
+        Value::Object(fields) => {
+            fields.retain(|key, _| subs.iter().any(|s| s.eq_ignore_ascii_case(key)));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| keep_subs(item, subs)),
+        _ => {}
+    }
+}
+
+fn drop_sub(value: &mut Value, sub: &str) {
+    match value {
+        Value::Object(fields) => fields.retain(|key, _| !key.eq_ignore_ascii_case(sub)),
+        Value::Array(items) => items.iter_mut().for_each(|item| drop_sub(item, sub)),
+        _ => {}
+    }
+}
+
+/// A list request's query.
+#[derive(Debug)]
+pub(crate) struct ListQuery {
+    filter: Option<Filter>,
+    sort_by: Option<String>,
+    descending: bool,
+    start_index: usize,
+    count: usize,
+    projection: Projection,
+}
+
+impl ListQuery {
+    /// Reads the query parameters; a malformed one is a 400 that names it.
+    pub(crate) fn from_params(params: &HashMap<String, String>) -> Result<ListQuery, OpError> {
+        let number = |name: &str| -> Result<Option<usize>, OpError> {
+            params
+                .get(name)
+                .map(|v| {
+                    v.trim().parse().map_err(|_| {
+                        OpError::invalid_value(format!("{name} must be a whole number, not {v:?}"))
+                    })
+                })
+                .transpose()
+        };
+        let filter = params
+            .get("filter")
+            .map(|f| Filter::parse(f).map_err(|e| OpError::invalid_filter(e.0)))
+            .transpose()?;
+        let descending = match params.get("sortOrder").map(String::as_str) {
+            None | Some("ascending") => false,
+            Some("descending") => true,
+            Some(other) => {
+                return Err(OpError::invalid_value(format!(
+                    "sortOrder must be ascending or descending, not {other:?}"
+                )));
+            }
+        };
+        Ok(ListQuery {
+            filter,
+            sort_by: params.get("sortBy").cloned(),
+            descending,
+            start_index: number("startIndex")?.unwrap_or(1).max(1),
+            count: number("count")?.unwrap_or(DEFAULT_COUNT),
+            projection: Projection::from_params(params),
+        })
+    }
+
+    /// The ListResponse of the resources this query selects from `all`.
+    pub(crate) fn page(&self, all: impl Iterator<Item = Resource>) -> Value {
+        let mut matching: Vec<Resource> = all
+            .filter(|r| {
+                let value = Value::Object(r.clone());
+                self.filter.as_ref().is_none_or(|f| f.matches(&value))
+            })
+            .collect();
+        if let Some(sort_by) = &self.sort_by {
+            matching.sort_by(|a, b| {
+                let ordering = compare_sort_keys(sort_key(a, sort_by), sort_key(b, sort_by));
+                if self.descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
+            });
+        }
+        let total = matching.len();
+        let page: Vec<Value> = matching
+            .into_iter()
+            .skip(self.start_index - 1)
+            .take(self.count)
+            .map(|r| Value::Object(self.projection.apply(r)))
+            .collect();
+        json!({
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "totalResults": total,
+            "startIndex": self.start_index,
+            "itemsPerPage": page.len(),
+            "Resources": page,
+        })
+    }
+}
+
+/// The value a resource sorts by: the attribute (or sub-attribute), the first of a
+/// multi-valued one.
+fn sort_key<'a>(resource: &'a Resource, path: &str) -> Option<&'a Value> {
+    let (name, sub) = match path.split_once('.') {
+        Some((name, sub)) => (name, Some(sub)),
+        None => (path, None),
+    };
+    let value = resource
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)?;
+    let value = match value {
+        Value::Array(items) => items.first()?,
+        value => value,
+    };
+    match (sub, value) {
+        (Some(sub), value) => field(value, sub),
+        (None, Value::Object(_)) => field(value, "value"),
+        (None, value) => Some(value),
+    }
+}
+
+/// Resources without the sort attribute come last, whatever the order.
+fn compare_sort_keys(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    match (a, b) {
+        (Some(Value::String(a)), Some(Value::String(b))) => a.to_lowercase().cmp(&b.to_lowercase()),
+        (Some(Value::Number(a)), Some(Value::Number(b))) => a
+            .as_f64()
+            .partial_cmp(&b.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Some(Value::Bool(a)), Some(Value::Bool(b))) => a.cmp(b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        _ => Ordering::Equal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn users(n: usize) -> Vec<Resource> {
+        (0..n)
+            .map(|i| {
+                let Value::Object(user) = json!({"id": format!("u{i:02}"), "schemas": ["urn:x:User"],
+                    "userName": format!("user {}", n - i), "emails": [{"value": format!("{i}@x")}]})
+                else {
+                    unreachable!()
+                };
+                user
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_page_is_twenty_unless_asked() {
+        let page = ListQuery::from_params(&params(&[]))
+            .unwrap()
+            .page(users(45).into_iter());
+        assert_eq!(page["totalResults"], 45);
+        assert_eq!(page["itemsPerPage"], 20);
+        assert_eq!(page["startIndex"], 1);
+        assert_eq!(page["Resources"].as_array().unwrap().len(), 20);
+        let last = ListQuery::from_params(&params(&[("startIndex", "41"), ("count", "10")]))
+            .unwrap()
+            .page(users(45).into_iter());
+        assert_eq!(last["itemsPerPage"], 5);
+        assert_eq!(last["Resources"][0]["id"], "u40");
+        let counted = ListQuery::from_params(&params(&[("count", "0")]))
+            .unwrap()
+            .page(users(45).into_iter());
+        assert_eq!(
+            (
+                counted["totalResults"].as_u64(),
+                counted["itemsPerPage"].as_u64()
+            ),
+            (Some(45), Some(0))
+        );
+    }
+
+    #[test]
+    fn sorting_and_projection() {
+        let page = ListQuery::from_params(&params(&[
+            ("sortBy", "userName"),
+            ("sortOrder", "descending"),
+            ("count", "2"),
+            ("attributes", "userName,emails.value"),
+        ]))
+        .unwrap()
+        .page(users(3).into_iter());
+        assert_eq!(
+            page["Resources"],
+            json!([
+                {"id": "u00", "schemas": ["urn:x:User"], "userName": "user 3", "emails": [{"value": "0@x"}]},
+                {"id": "u01", "schemas": ["urn:x:User"], "userName": "user 2", "emails": [{"value": "1@x"}]}
+            ])
+        );
+        let page = ListQuery::from_params(&params(&[("excludedAttributes", "emails,id")]))
+            .unwrap()
+            .page(users(1).into_iter());
+        assert_eq!(
+            page["Resources"][0],
+            json!({"id": "u00", "schemas": ["urn:x:User"], "userName": "user 1"})
+        );
+    }
+
+    #[test]
+    fn malformed_parameters_name_themselves() {
+        for (name, value, needle) in [
+            ("count", "x", "count must be a whole number"),
+            ("sortOrder", "up", "sortOrder must be"),
+            ("filter", "userName eq", "does not parse"),
+        ] {
+            let error = ListQuery::from_params(&params(&[(name, value)])).unwrap_err();
+            assert!(error.detail.contains(needle), "{name}: {}", error.detail);
+            assert_eq!(error.status, 400);
+        }
+    }
+}
