@@ -546,7 +546,8 @@ fn group_ids(groups: &Value) -> Result<BTreeSet<String>, OpError> {
 
 /// `data` as it is stored: an object of the kind, without `null`s (mAP Core's own client
 /// writes every unset attribute as `null`, which means absent), without what the server
-/// owns (`meta`, a user's `id`, each reference's `$ref`), with the kind's `schemas`.
+/// owns (`meta`, a user's `id`, each reference's `$ref` and `display`), with the kind's
+/// `schemas` and every member's `type`.
 fn written(kind: ResourceType, data: Value) -> Result<Resource, OpError> {
     let Value::Object(mut resource) = data else {
         return Err(OpError::invalid_value("data must be an object"));
@@ -561,6 +562,10 @@ fn written(kind: ResourceType, data: Value) -> Result<Resource, OpError> {
             for element in elements.iter_mut().filter_map(Value::as_object_mut) {
                 element.remove("$ref");
                 element.remove("display");
+                // A member without a type is a user; mAP Core always says which.
+                if attribute == "members" && !element.contains_key("type") {
+                    element.insert("type".to_owned(), Value::String("User".to_owned()));
+                }
             }
         }
     }
