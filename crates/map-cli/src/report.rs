@@ -31,6 +31,9 @@ struct Entry<'a> {
     id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a MapError>,
+    /// The recognised shape of the error's detail (`notFound`, `alreadyTied`, …).
+    #[serde(rename = "errorKind", skip_serializing_if = "Option::is_none")]
+    error_kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
 }
@@ -47,6 +50,7 @@ impl<'a> Entry<'a> {
             location: None,
             id: None,
             error: None,
+            error_kind: None,
             reason: None,
         };
         match &outcome.kind {
@@ -59,6 +63,7 @@ impl<'a> Entry<'a> {
             }
             OutcomeKind::Failed { error, message, .. } => {
                 entry.error = error.as_ref();
+                entry.error_kind = error_kind(error.as_ref());
                 entry.reason = Some(message.clone());
             }
             OutcomeKind::Skipped { reason } => entry.reason = Some(reason.to_string()),
@@ -66,6 +71,11 @@ impl<'a> Entry<'a> {
         }
         entry
     }
+}
+
+/// The name of the recognised shape of `error`'s detail.
+fn error_kind(error: Option<&MapError>) -> Option<&'static str> {
+    Some(error?.detail_kind()?.name())
 }
 
 /// The summary in the json and ndjson reports.
@@ -307,7 +317,10 @@ fn write_human(
     )?;
     for outcome in rows {
         let detail = match &outcome.kind {
-            OutcomeKind::Failed { message, .. } => message.clone(),
+            OutcomeKind::Failed { message, error, .. } => match error_kind(error.as_ref()) {
+                Some(kind) => format!("{message} ({kind})"),
+                None => message.clone(),
+            },
             OutcomeKind::Skipped { reason } => reason.to_string(),
             OutcomeKind::Unknown { reason } => reason.clone(),
             OutcomeKind::Succeeded { id, note, .. } => match (note, id) {
