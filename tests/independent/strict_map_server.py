@@ -6,11 +6,16 @@ It follows mAP Core API V2 and RFC 7644 section 3.7 as documented, not map-sim's
 - Bearer token and `request.signature` = hex(sha256(client_secret + access_token + time_stamp))
   within 300 s, else 401;
 - `schemas` must be exactly the BulkRequest URN; `Operations` at most MAX_OPERATIONS, else 413;
-- each operation: method POST/PUT/PATCH/DELETE, bulkId on POST, a path, data on POST/PUT/PATCH;
-  a malformed operation refuses the whole request with 400 and applies nothing;
+- each operation: method POST/PUT/PATCH/DELETE, a path, data on POST/PUT/PATCH; a bulkId, if
+  any, unique (mAP Core's own client sends POSTs without one); `location`, `response` and
+  `status` only as null; a malformed operation refuses the whole request with 400 and applies
+  nothing;
 - `bulkId:X` in a path or in data resolves only to a POST earlier in the same request
   (references to earlier requests must arrive already substituted);
-- Users only: POST /Users (userName unique, 409 otherwise), PUT/PATCH/DELETE /Users/{id}.
+- Users only: POST /Users (an ePPN belongs to one user, 409 otherwise; userName is a display
+  name), PUT/PATCH/DELETE /Users/{id}; PATCH data a PatchOp document or one bare operation;
+- answers as mAP Core's: a missing resource is 400 invalidValue `'X' Not Found`; each result
+  echoes method, bulkId (if sent), path (as sent) and data; a DELETE's is method, path, status.
 
 Faults come from a seeded schedule, so a run is reproducible: 503 or 429 with Retry-After: 0
 (nothing applied), and, after applying the request, a dropped connection, a 500, a 502 or a
@@ -41,7 +46,7 @@ FAULTS = ["503", "429", "drop-after", "500-after", "502-after", "truncate-after"
 lock = threading.Lock()
 rng = random.Random(SEED)
 users = {}  # id -> resource
-user_names = {}  # userName -> id
+eppns = {}  # ePPN -> id
 next_id = [1]
 stats = {
     "requests": 0,
@@ -61,8 +66,8 @@ class Refusal(Exception):
         self.detail = detail
 
 
-def error_doc(status, detail):
-    return {"schemas": [ERROR], "status": str(status), "detail": detail}
+def error_doc(status, detail, scim_type="invalidValue"):
+    return {"schemas": [ERROR], "status": str(status), "scimType": scim_type, "detail": detail}
 
 
 def check_auth(handler, body):
@@ -95,22 +100,25 @@ def check_shape(body):
     for i, op in enumerate(operations):
         if not isinstance(op, dict):
             raise Refusal(400, "Operations[%d] is not an object" % i)
-        unknown = set(op) - {"method", "bulkId", "path", "data", "version"}
+        unknown = set(op) - {"method", "bulkId", "path", "data", "version", "location", "response", "status"}
         if unknown:
             raise Refusal(400, "Operations[%d]: unknown attributes %s" % (i, sorted(unknown)))
+        answers = [k for k in ("location", "response", "status") if op.get(k) is not None]
+        if answers:
+            raise Refusal(400, "Operations[%d]: %s belong in answers" % (i, answers))
         method = op.get("method")
         if method not in ("POST", "PUT", "PATCH", "DELETE"):
             raise Refusal(400, "Operations[%d]: bad method %r" % (i, method))
-        if method == "POST":
-            bulk_id = op.get("bulkId")
+        bulk_id = op.get("bulkId")
+        if bulk_id is not None:
             if not isinstance(bulk_id, str) or not bulk_id or bulk_id in seen:
-                raise Refusal(400, "Operations[%d]: POST needs a unique bulkId" % i)
+                raise Refusal(400, "Operations[%d]: a bulkId must be a unique string" % i)
             seen.add(bulk_id)
         if not isinstance(op.get("path"), str):
             raise Refusal(400, "Operations[%d]: path must be a string" % i)
         if method != "DELETE" and not isinstance(op.get("data"), dict):
             raise Refusal(400, "Operations[%d]: data must be an object" % i)
-        if method == "DELETE" and "data" in op:
+        if method == "DELETE" and op.get("data") is not None:
             raise Refusal(400, "Operations[%d]: DELETE takes no data" % i)
 
 
@@ -128,6 +136,10 @@ def resolve(value, created):
     return value
 
 
+def user_eppns(user):
+    return [e.get("value") for e in user.get("eduPersonPrincipalNames") or [] if isinstance(e, dict)]
+
+
 def apply(op, created, base):
     method, path = op["method"], op["path"]
     segments = [resolve(s, created) for s in path.strip("/").split("/")]
@@ -141,29 +153,33 @@ def apply(op, created, base):
         stats["posts_received"][name] = stats["posts_received"].get(name, 0) + 1
         if not isinstance(name, str) or not name:
             return {"status": "400", "response": error_doc(400, "userName is required")}
-        if name in user_names:
-            return {"status": "409", "response": error_doc(409, "userName %s exists" % name)}
+        for eppn in user_eppns(data):
+            if eppn in eppns:
+                return {"status": "409", "response": error_doc(409, "%s is already tied to another account" % eppn, "uniqueness")}
         rid = "%012x" % next_id[0]
         next_id[0] += 1
         users[rid] = dict(data, id=rid)
-        user_names[name] = rid
+        for eppn in user_eppns(data):
+            eppns[eppn] = rid
         stats["created"][name] = stats["created"].get(name, 0) + 1
-        created[op["bulkId"]] = rid
+        if op.get("bulkId") is not None:
+            created[op["bulkId"]] = rid
         return {"status": "201", "location": "%s/api/v2/Users/%s" % (base, rid)}
     if len(segments) != 2:
         return {"status": "400", "response": error_doc(400, "a user path is /Users/{id}")}
     rid = segments[1]
     if rid not in users:
-        return {"status": "404", "response": error_doc(404, "'%s' Not Found" % rid)}
+        return {"status": "400", "response": error_doc(400, "'%s' Not Found" % rid)}
     if method == "DELETE":
-        del user_names[users[rid]["userName"]]
+        for eppn in user_eppns(users[rid]):
+            del eppns[eppn]
         del users[rid]
         stats["deleted"].append(rid)
         return {"status": "204"}
     if method == "PUT":
         users[rid] = dict(data, id=rid)
-    else:  # PATCH: only replace of top-level attributes
-        for patch in data.get("Operations", []):
+    else:  # PATCH: only replace of top-level attributes, in a document or one bare operation
+        for patch in data.get("Operations", []) if "op" not in data else [data]:
             if patch.get("op") != "replace" or not isinstance(patch.get("value"), dict):
                 return {"status": "400", "response": error_doc(400, "only replace with a value")}
             users[rid].update(patch["value"])
@@ -230,8 +246,13 @@ class Handler(BaseHTTPRequestHandler):
                 if result["status"].startswith("2"):
                     stats["applied"] += 1
                 result["method"] = op["method"]
-                if "bulkId" in op:
+                if op.get("bulkId") is not None:
                     result["bulkId"] = op["bulkId"]
+                result["path"] = op["path"]
+                if op["method"] == "DELETE":
+                    result.pop("location", None)
+                elif op.get("data") is not None:
+                    result["data"] = op["data"]
                 results.append(result)
         if fault == "drop-after":
             self.close_connection = True
