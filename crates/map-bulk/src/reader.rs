@@ -594,6 +594,11 @@ mod tests {
         let typo = "{\"method\":\"DELETE\",\"path\":\"/Users/1\",\"bulkid\":\"x\"}\n";
         let mut reader = JobReader::from_bytes(typo.as_bytes().to_vec());
         let error = reader.operations().unwrap().next().unwrap().unwrap_err();
-        assert!(error.message.contains("unknown field `bulkid`"), "{error}");
+        assert!(
+            error.message.contains(
+                "unknown field `bulkid`, expected one of `method`, `bulkId`, `path`, `version`, `data`, `location`, `response`, `status`"
+            ),
+            "{error}"
+        );
     }
 }

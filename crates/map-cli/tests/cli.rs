@@ -138,7 +138,10 @@ fn a_bulk_request_document_from_stdin_keeps_its_fail_on_errors() {
         report["operations"][0]["error"]["detail"],
         "'missing' Not Found"
     );
-    assert_eq!(report["operations"][0]["status"], 400, "mAP Core's not found");
+    assert_eq!(
+        report["operations"][0]["status"], 400,
+        "mAP Core's not found"
+    );
     assert_eq!(report["operations"][0]["errorKind"], "notFound");
     assert_eq!(report["operations"][1]["outcome"], "skipped");
     assert!(
@@ -152,21 +155,30 @@ fn a_bulk_request_document_from_stdin_keeps_its_fail_on_errors() {
 /// A job written exactly as mAP Core's public client writes one (every unset field `null`,
 /// POSTs without bulkId, relative paths, bare PATCH operations, a forward reference).
 fn public_client_job() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/public_client/bulk_user_import.json")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/public_client/bulk_user_import.json")
 }
 
 #[test]
 fn a_job_in_the_public_client_s_shape_succeeds_end_to_end() {
     for max_operations in ["1000", "3"] {
-        let (code, stdout, stderr) = run(mapctl()
-            .arg("bulk")
-            .arg(public_client_job())
-            .args(["--output", "json", "--max-operations", max_operations]));
-        assert_eq!(code, 0, "--max-operations {max_operations}: {stderr}\n{stdout}");
+        let (code, stdout, stderr) = run(mapctl().arg("bulk").arg(public_client_job()).args([
+            "--output",
+            "json",
+            "--max-operations",
+            max_operations,
+        ]));
+        assert_eq!(
+            code, 0,
+            "--max-operations {max_operations}: {stderr}\n{stdout}"
+        );
         let report: Value = serde_json::from_str(&stdout).unwrap();
         let operations = report["operations"].as_array().unwrap();
         assert_eq!(operations.len(), 12);
-        assert!(operations.iter().all(|op| op["outcome"] == "succeeded"), "{stdout}");
+        assert!(
+            operations.iter().all(|op| op["outcome"] == "succeeded"),
+            "{stdout}"
+        );
         // A POST sent without a bulkId is reported without one.
         assert!(operations[0].get("bulkId").is_none(), "{}", operations[0]);
         assert_eq!(operations[1]["bulkId"], "svc");

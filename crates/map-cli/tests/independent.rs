@@ -103,8 +103,10 @@ fn job() -> Vec<Value> {
         );
     }
     for i in 140..150 {
-        ops.push(json!({"method": "POST", "bulkId": null, "path": "/Users", "data": user(i),
-                        "location": null, "response": null, "status": null}));
+        ops.push(
+            json!({"method": "POST", "bulkId": null, "path": "/Users", "data": user(i),
+                        "location": null, "response": null, "status": null}),
+        );
     }
     ops
 }

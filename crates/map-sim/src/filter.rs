@@ -545,6 +545,21 @@ mod tests {
         ] {
             assert_eq!(matches(filter, &group), expected, "{filter}");
         }
+        let service =
+            json!({"id": "s1", "entityIds": [{"value": "https://sp.example.ac.jp/shibboleth"}]});
+        for (filter, expected) in [
+            (
+                r#"entityIds.value eq "https://sp.example.ac.jp/shibboleth""#,
+                true,
+            ),
+            (
+                r#"entityIds.value eq "HTTPS://SP.EXAMPLE.AC.JP/shibboleth""#,
+                false,
+            ),
+            (r#"id sw "s""#, true),
+        ] {
+            assert_eq!(matches(filter, &service), expected, "{filter}");
+        }
     }
 
     #[test]

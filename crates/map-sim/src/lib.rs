@@ -3,9 +3,12 @@
 //! It speaks the real protocol: `Authorization: Bearer` plus the signature
 //! `hex(sha256(client_secret + access_token + time_stamp))` (time stamp within ±300 s,
 //! compared in constant time), bulk requests with `maxOperations` and `maxPayloadSize`,
-//! `failOnErrors`, `bulkId:X` references within a request, and mAP's error wording
-//! (`'X' Not Found`, `Duplicate id 'X'`, `X is already tied to another account`). Users, groups
-//! and services live in memory; resource endpoints serve them too.
+//! `failOnErrors`, `bulkId:X` references within a request (forward ones too), and the resource
+//! endpoints with RFC 7644's filter grammar, paging (20 a page by default), sorting and
+//! attribute selection, `Existeppn` and `Self`. Where RFC 7644 and mAP Core differ it answers
+//! as mAP Core does: a missing resource is a 400 `'X' Not Found`, `meta` has mAP's fields
+//! only, bulk results echo `path` and `data`, and membership written on a group or on a user
+//! shows on both. What it answers reads with models as strict as mAP Core's own client's.
 //!
 //! For clients under test it can misbehave on purpose ([`FaultPlan`]): 429/503 with
 //! `Retry-After`, 500, 502, delays, connections closed before reading or after applying, and

@@ -50,10 +50,15 @@ impl Shared {
 
     /// The server's time as RFC 3339, for `meta`.
     pub(crate) fn now(&self) -> String {
-        DateTime::from_timestamp(self.config.clock.unix_seconds(), 0)
-            .unwrap_or_default()
-            .to_rfc3339_opts(SecondsFormat::Secs, true)
+        rfc3339_now(self.config.clock.as_ref())
     }
+}
+
+/// `clock`'s time as RFC 3339, to the second.
+fn rfc3339_now(clock: &dyn map_auth::Clock) -> String {
+    DateTime::from_timestamp(clock.unix_seconds(), 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A running in-memory mAP Core server on loopback.
@@ -84,11 +89,8 @@ impl Simulator {
         let base_url = format!("http://{}", listener.local_addr()?);
         let mut store = Store::new(base_url.clone());
         if let Some(user) = &config.self_user {
-            let now = DateTime::from_timestamp(config.clock.unix_seconds(), 0)
-                .unwrap_or_default()
-                .to_rfc3339_opts(SecondsFormat::Secs, true);
             store
-                .seed_self_user(user.clone(), &now)
+                .seed_self_user(user.clone(), &rfc3339_now(config.clock.as_ref()))
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.detail))?;
         }
         let shared = Arc::new(Shared {

@@ -512,6 +512,57 @@ async fn resource_endpoints_serve_the_same_store() {
 }
 
 #[tokio::test]
+async fn lists_page_by_twenty_unless_asked_and_count_the_rest() {
+    let sim = start(SimConfig::default()).await;
+    let client = Client::new(&sim);
+    let users: Vec<BulkOperation> = (0..45)
+        .map(|i| BulkOperation::post("/Users", format!("u{i}"), user(&format!("user{i:02}"))))
+        .collect();
+    client.bulk(&BulkRequestPayload::new(users)).await;
+    let page = |query: &'static str| {
+        let client = &client;
+        async move {
+            let response = client
+                .send("GET", "/api/v2/Users", Some(query), b"")
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{query}");
+            serde_json::from_slice::<Value>(response.body()).unwrap()
+        }
+    };
+    let first = page("sortBy=userName").await;
+    assert_eq!(
+        (
+            &first["totalResults"],
+            &first["itemsPerPage"],
+            &first["startIndex"]
+        ),
+        (&json!(45), &json!(20), &json!(1))
+    );
+    assert_eq!(first["Resources"][0]["userName"], "user00");
+    let third = page("sortBy=userName&startIndex=41").await;
+    assert_eq!(third["itemsPerPage"], 5);
+    assert_eq!(third["Resources"][4]["userName"], "user44");
+    let last_first = page("sortBy=userName&sortOrder=descending&count=1").await;
+    assert_eq!(last_first["Resources"][0]["userName"], "user44");
+    let counted = page("count=0").await;
+    assert_eq!(
+        (&counted["totalResults"], &counted["itemsPerPage"]),
+        (&json!(45), &json!(0))
+    );
+    let some = page("filter=userName%20sw%20%22user1%22&attributes=userName").await;
+    assert_eq!(some["totalResults"], 10);
+    assert_eq!(
+        some["Resources"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["id", "schemas", "userName"]
+    );
+}
+
+#[tokio::test]
 async fn null_mode_checks_and_answers_but_stores_nothing() {
     let sim = start(SimConfig::default().with_null_mode(true)).await;
     let client = Client::new(&sim);
