@@ -236,14 +236,34 @@ impl ScimType {
     }
 }
 
-impl std::str::FromStr for ScimType {
-    type Err = ();
+/// A `scimType` that is none of [`ScimType::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownScimType(pub String);
 
-    fn from_str(text: &str) -> Result<Self, ()> {
+impl std::fmt::Display for UnknownScimType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown scimType {:?}, expected one of ", self.0)?;
+        let names: Vec<&str> = ScimType::ALL.iter().map(|t| t.as_str()).collect();
+        f.write_str(&names.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownScimType {}
+
+impl std::str::FromStr for ScimType {
+    type Err = UnknownScimType;
+
+    /// ```
+    /// use map_entities::ScimType;
+    ///
+    /// assert_eq!("invalidId".parse::<ScimType>(), Ok(ScimType::InvalidId));
+    /// assert!("invalidPathh".parse::<ScimType>().unwrap_err().to_string().contains("invalidValue"));
+    /// ```
+    fn from_str(text: &str) -> Result<Self, UnknownScimType> {
         ScimType::ALL
             .into_iter()
             .find(|kind| kind.as_str() == text)
-            .ok_or(())
+            .ok_or_else(|| UnknownScimType(text.to_owned()))
     }
 }
 
@@ -301,6 +321,68 @@ mod tests {
         );
         assert_eq!(ErrorDetail::parse("Not Found"), None);
         assert_eq!(ErrorDetail::parse("'unterminated Not Found"), None);
+    }
+
+    #[test]
+    fn every_kind_has_its_report_name_and_subject() {
+        let named: Vec<(&str, &str)> = [
+            "'a' Not Found",
+            "Duplicate id 'b'",
+            "c is already tied to another account",
+            "No update rights for 'd'",
+            "No append rights for 'e'",
+            "You do not have creation right of 'f'",
+            "'g' illegal (eduPersonPrincipalNames needs idpEntityId)",
+        ]
+        .iter()
+        .map(|detail| {
+            let kind = ErrorDetail::parse(detail).unwrap();
+            (kind.name(), kind.subject())
+        })
+        .collect();
+        assert_eq!(
+            named,
+            [
+                ("notFound", "a"),
+                ("duplicateId", "b"),
+                ("alreadyTied", "c"),
+                ("noUpdateRights", "d"),
+                ("noAppendRights", "e"),
+                ("noCreationRight", "f"),
+                ("eppnNeedsIdp", "g")
+            ]
+        );
+    }
+
+    #[test]
+    fn scim_types_read_back_as_written() {
+        for kind in ScimType::ALL {
+            assert_eq!(kind.as_str().parse::<ScimType>(), Ok(kind));
+        }
+        let error = MapError {
+            scim_type: Some("invalidId".into()),
+            ..Default::default()
+        };
+        assert_eq!(error.scim_type_kind(), Some(ScimType::InvalidId));
+    }
+
+    #[test]
+    fn not_found_in_either_spelling() {
+        let rfc = MapError {
+            status: Some("404".into()),
+            ..Default::default()
+        };
+        let map = MapError {
+            status: Some("400".into()),
+            detail: Some("'g1' Not Found".into()),
+            ..Default::default()
+        };
+        let other = MapError {
+            status: Some("400".into()),
+            detail: Some("No update rights for 'g1'".into()),
+            ..Default::default()
+        };
+        assert!(rfc.is_not_found() && map.is_not_found() && !other.is_not_found());
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub use bulk::{
     UnknownMethod,
 };
 pub use bulk_id::{BULK_ID_PREFIX, id_from_location, parse_bulk_id_reference};
-pub use error::{ErrorDetail, MapError, ScimType};
+pub use error::{ErrorDetail, MapError, ScimType, UnknownScimType};
 pub use group::{GroupMember, GroupService, MapGroup, MemberListVisibility, MemberType};
 pub use list::ListResponse;
 pub use meta::Meta;

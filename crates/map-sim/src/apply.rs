@@ -2,7 +2,8 @@
 //!
 //! Operations are applied in order, except that one referring to a `bulkId` whose POST comes
 //! later in the same request waits until that POST has been applied (a group may name in its
-//! `services` a service created after it). Each result echoes the operation's `method`,
+//! `services` a service created after it); under `failOnErrors`, the request stops once
+//! nothing waits. Each result echoes the operation's `method`,
 //! `bulkId` (when it has one), `path` (as sent) and `data`; a PUT's result carries the
 //! resource in `response`; a DELETE's is `method`, `path` and `status` alone.
 
@@ -15,8 +16,9 @@ use serde_json::value::RawValue;
 
 use crate::bulk::Checked;
 use crate::error::OpError;
+use crate::resource::{Resource, ResourceType};
 use crate::server::Shared;
-use crate::store::{Resource, ResourceType, Store};
+use crate::store::Store;
 
 /// One result as the server writes it.
 #[derive(Serialize)]
@@ -80,9 +82,12 @@ pub(crate) fn apply_all(
             run.created.contains_key(name.as_str()) || !defined.contains_key(name.as_str())
         })
     };
+    // A stop under failOnErrors takes effect once nothing waits for a later POST, so that
+    // the results are always those of a prefix of the operations, in order: results without
+    // a bulkId are matched to operations by position.
     let mut waiting: Vec<usize> = Vec::new();
     for index in 0..operations.len() {
-        if run.stopped() {
+        if run.stopped() && waiting.is_empty() {
             break;
         }
         if !ready(&run, index) {
@@ -91,22 +96,14 @@ pub(crate) fn apply_all(
         }
         run.apply(index, &operations[index]);
         while let Some(at) = waiting.iter().position(|&w| ready(&run, w)) {
-            if run.stopped() {
-                break;
-            }
             let next = waiting.remove(at);
             run.apply(next, &operations[next]);
         }
     }
     // What still waits names a bulkId that is never created: it fails.
     for index in waiting {
-        if run.stopped() {
-            break;
-        }
         run.apply(index, &operations[index]);
     }
-    // Results in input order; after a stop, none past the first operation left undone, so
-    // that results without a bulkId still line up with the operations sent.
     let results: Vec<OperationResult<'_>> = run.results.into_iter().map_while(|r| r).collect();
     drop(store);
     serde_json::to_vec(&BulkAnswer {
@@ -137,7 +134,7 @@ impl<'a> Run<'_, 'a> {
         let post_bulk_id = op.bulk_id.filter(|_| op.method == BulkMethod::Post);
         let mut result = OperationResult {
             method: op.method.as_str(),
-            bulk_id: op.bulk_id,
+            bulk_id: op.bulk_id.filter(|_| op.method != BulkMethod::Delete),
             path: op.path,
             data: op.data.filter(|_| op.method != BulkMethod::Delete),
             location: None,

@@ -43,11 +43,13 @@ mod filter;
 mod membership;
 mod patch;
 mod query;
+mod resource;
 mod resources;
 mod server;
 mod store;
 
 pub use config::{DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET, SimConfig};
 pub use fault::{Fault, FaultPlan, FaultRule, FaultSpecError, Trigger};
+pub use resource::ResourceType;
 pub use server::Simulator;
-pub use store::{Counters, ResourceType, Snapshot};
+pub use store::{Counters, Snapshot};

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
-use crate::store::Resource;
+use crate::resource::Resource;
 
 /// The side of a membership that a group does not store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -38,18 +38,58 @@ fn apply_operation(
             let target = PatchPath::parse(path).map_err(|e| OpError::invalid_syntax(e.0))?;
             check_attribute(&target.attribute)?;
             let attribute = existing_key(resource, &target.attribute);
+            let target = PatchPath {
+                sub: target
+                    .sub
+                    .map(|sub| known_spelling(&sub).map_or(sub, str::to_owned)),
+                ..target
+            };
             apply_at(resource, operation.op, &attribute, &target, value)
         }
     }
 }
 
-/// The resource's own spelling of `attribute` (names are case-insensitive), or `attribute`.
+/// The attributes of mAP Core's resources, as their schemas spell them.
+const KNOWN_ATTRIBUTES: [&str; 20] = [
+    "schemas",
+    "externalId",
+    "userName",
+    "preferredLanguage",
+    "eduPersonPrincipalNames",
+    "emails",
+    "groups",
+    "displayName",
+    "public",
+    "description",
+    "suspended",
+    "memberListVisibility",
+    "members",
+    "administrators",
+    "services",
+    "serviceName",
+    "serviceUrl",
+    "entityIds",
+    "customRoles",
+    "administratorOfGroup",
+];
+
+/// How `attribute` is spelt (names are case-insensitive): as the resource already has it,
+/// else as mAP Core's schemas do, else as written.
 fn existing_key(resource: &Map<String, Value>, attribute: &str) -> String {
     resource
         .keys()
         .find(|key| key.eq_ignore_ascii_case(attribute))
-        .cloned()
-        .unwrap_or_else(|| attribute.to_owned())
+        .map(String::as_str)
+        .or_else(|| known_spelling(attribute))
+        .unwrap_or(attribute)
+        .to_owned()
+}
+
+/// `name` as mAP Core's schemas spell it, if it is one of theirs.
+fn known_spelling(name: &str) -> Option<&'static str> {
+    KNOWN_ATTRIBUTES
+        .into_iter()
+        .find(|known| known.eq_ignore_ascii_case(name))
 }
 
 fn check_attribute(attribute: &str) -> Result<&str, OpError> {
@@ -142,14 +182,15 @@ fn apply_at(
     let Some(Value::Array(elements)) = resource.get_mut(attribute) else {
         return Err(no_target());
     };
-    let matching = elements.iter().filter(|e| filter.matches(e)).count();
+    let matches = |e: &Value| filter.matches_element(e, attribute);
+    let matching = elements.iter().filter(|e| matches(e)).count();
     if matching == 0 {
         return Err(no_target());
     }
     match (op, &target.sub) {
-        (PatchOp::Remove, None) => elements.retain(|e| !filter.matches(e)),
+        (PatchOp::Remove, None) => elements.retain(|e| !matches(e)),
         (PatchOp::Remove, Some(sub)) => {
-            for element in elements.iter_mut().filter(|e| filter.matches(e)) {
+            for element in elements.iter_mut().filter(|e| matches(e)) {
                 if let Some(fields) = element.as_object_mut() {
                     fields.remove(sub);
                 }
@@ -157,7 +198,7 @@ fn apply_at(
         }
         (_, sub) => {
             let value = needs_value(value)?;
-            for element in elements.iter_mut().filter(|e| filter.matches(e)) {
+            for element in elements.iter_mut().filter(|e| matches(e)) {
                 match (sub, element.as_object_mut(), &value) {
                     (Some(sub), Some(fields), value) => {
                         fields.insert(sub.clone(), value.clone());

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::error::OpError;
 use crate::filter::{Filter, field};
-use crate::store::Resource;
+use crate::resource::Resource;
 
 /// How many resources a page holds when the request does not say: the public client's
 /// own assumption (mAP Core does not document its default).
@@ -157,7 +157,11 @@ impl ListQuery {
             })
             .collect();
         if let Some(sort_by) = &self.sort_by {
-            matching.sort_by(|a, b| {
+            // Resources without the attribute come last, whatever the order.
+            let (mut keyed, unkeyed): (Vec<Resource>, Vec<Resource>) = matching
+                .into_iter()
+                .partition(|r| sort_key(r, sort_by).is_some());
+            keyed.sort_by(|a, b| {
                 let ordering = compare_sort_keys(sort_key(a, sort_by), sort_key(b, sort_by));
                 if self.descending {
                     ordering.reverse()
@@ -165,6 +169,8 @@ impl ListQuery {
                     ordering
                 }
             });
+            keyed.extend(unkeyed);
+            matching = keyed;
         }
         let total = matching.len();
         let page: Vec<Value> = matching
@@ -205,18 +211,29 @@ fn sort_key<'a>(resource: &'a Resource, path: &str) -> Option<&'a Value> {
     }
 }
 
-/// Resources without the sort attribute come last, whatever the order.
+/// A total order of sort keys: by type (null, booleans, numbers, text, the rest), then by
+/// value (text ignoring case).
 fn compare_sort_keys(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    fn rank(value: Option<&Value>) -> u8 {
+        match value {
+            None | Some(Value::Null) => 0,
+            Some(Value::Bool(_)) => 1,
+            Some(Value::Number(_)) => 2,
+            Some(Value::String(_)) => 3,
+            Some(_) => 4,
+        }
+    }
     match (a, b) {
-        (Some(Value::String(a)), Some(Value::String(b))) => a.to_lowercase().cmp(&b.to_lowercase()),
-        (Some(Value::Number(a)), Some(Value::Number(b))) => a
-            .as_f64()
-            .partial_cmp(&b.as_f64())
-            .unwrap_or(Ordering::Equal),
+        (Some(Value::String(a)), Some(Value::String(b))) => a
+            .to_lowercase()
+            .cmp(&b.to_lowercase())
+            .then_with(|| a.cmp(b)),
+        (Some(Value::Number(a)), Some(Value::Number(b))) => {
+            let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+            a.total_cmp(&b)
+        }
         (Some(Value::Bool(a)), Some(Value::Bool(b))) => a.cmp(b),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        _ => Ordering::Equal,
+        _ => rank(a).cmp(&rank(b)),
     }
 }
 
@@ -294,6 +311,31 @@ mod tests {
             page["Resources"][0],
             json!({"id": "u00", "schemas": ["urn:x:User"], "userName": "user 1"})
         );
+    }
+
+    #[test]
+    fn resources_without_the_sort_key_come_last_and_mixed_types_sort() {
+        let mut all = users(3);
+        all[1].remove("userName");
+        all[2].insert("userName".into(), json!(7));
+        for order in ["ascending", "descending"] {
+            let page =
+                ListQuery::from_params(&params(&[("sortBy", "userName"), ("sortOrder", order)]))
+                    .unwrap()
+                    .page(all.clone().into_iter());
+            let ids: Vec<&str> = page["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap())
+                .collect();
+            let expected = if order == "ascending" {
+                ["u02", "u00", "u01"]
+            } else {
+                ["u00", "u02", "u01"]
+            };
+            assert_eq!(ids, expected, "{order}");
+        }
     }
 
     #[test]

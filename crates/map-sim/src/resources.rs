@@ -15,8 +15,9 @@ use serde_json::{Map, Value};
 use crate::auth::{check_bearer, check_signature};
 use crate::error::{OpError, json_response};
 use crate::query::{ListQuery, Projection};
+use crate::resource::{Resource, ResourceType};
 use crate::server::Shared;
-use crate::store::{Resource, ResourceType, Store};
+use crate::store::Store;
 
 type Params = Query<HashMap<String, String>>;
 

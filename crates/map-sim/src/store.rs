@@ -3,88 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use map_entities::{GROUP_SCHEMA, MapGroup, MapService, MapUser, SERVICE_SCHEMA, USER_SCHEMA};
+use map_entities::{MapGroup, MapService, MapUser};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::error::OpError;
 use crate::membership::{Memberships, Side, set_link};
 use crate::patch::apply_patch;
-
-/// A stored resource: its JSON attributes.
-pub(crate) type Resource = Map<String, Value>;
-
-/// The three kinds of mAP Core resources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ResourceType {
-    /// `/Users`.
-    User,
-    /// `/Groups`.
-    Group,
-    /// `/Services`.
-    Service,
-}
-
-impl ResourceType {
-    /// The kind whose endpoint is `name` (`Users`, `Groups`, `Services`).
-    pub fn from_endpoint(name: &str) -> Option<Self> {
-        match name {
-            "Users" => Some(ResourceType::User),
-            "Groups" => Some(ResourceType::Group),
-            "Services" => Some(ResourceType::Service),
-            _ => None,
-        }
-    }
-
-    /// The endpoint name: `Users`, `Groups` or `Services`.
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ResourceType::User => "Users",
-            ResourceType::Group => "Groups",
-            ResourceType::Service => "Services",
-        }
-    }
-
-    /// `User`, `Group` or `Service`, as in `meta.resourceType`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ResourceType::User => "User",
-            ResourceType::Group => "Group",
-            ResourceType::Service => "Service",
-        }
-    }
-
-    fn schema(self) -> &'static str {
-        match self {
-            ResourceType::User => USER_SCHEMA,
-            ResourceType::Group => GROUP_SCHEMA,
-            ResourceType::Service => SERVICE_SCHEMA,
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The membership side this kind is on, for users and services.
-    fn side(self) -> Option<Side> {
-        match self {
-            ResourceType::User => Some(Side::User),
-            ResourceType::Group => None,
-            ResourceType::Service => Some(Side::Service),
-        }
-    }
-
-    /// Checks that `resource` is a well-formed resource of this kind.
-    fn validate(self, resource: &Resource) -> Result<(), OpError> {
-        let result = match self {
-            ResourceType::User => MapUser::deserialize(resource).map(drop),
-            ResourceType::Group => MapGroup::deserialize(resource).map(drop),
-            ResourceType::Service => MapService::deserialize(resource).map(drop),
-        };
-        result.map_err(|e| OpError::invalid_value(format!("invalid {}: {e}", self.name())))
-    }
-}
+use crate::resource::{
+    REFERENCES, Resource, ResourceType, group_ids, is_valid_id, referred, written,
+};
 
 /// What the server applied, for tests that must prove nothing was applied twice.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -252,17 +180,22 @@ impl Store {
     ) -> Result<Resource, OpError> {
         let mut resource = self.get(kind, id).ok_or_else(|| OpError::not_found(id))?;
         apply_patch(&mut resource, patch)?;
+        if kind.side().is_some() && resource.get("groups").is_none_or(Value::is_null) {
+            // The patch removed every membership (a `groups` left out is left as it is).
+            resource.insert("groups".to_owned(), Value::Array(Vec::new()));
+        }
         self.replace(kind, id, Value::Object(resource), now)
     }
 
-    /// Deletes the resource `id`, and every membership it had.
+    /// Deletes the resource `id`, every membership it had and every reference to it.
     pub(crate) fn delete(&mut self, kind: ResourceType, id: &str) -> Result<(), OpError> {
         if !self.exists(kind, id) {
             return Err(OpError::not_found(id));
         }
         if let Some(side) = kind.side() {
-            self.set_memberships(side, id, &BTreeSet::new())?;
+            self.set_memberships(side, id, &BTreeSet::new());
         }
+        self.drop_references_to(kind, id);
         let old = self.resources[kind.index()].remove(id);
         match (kind, &old) {
             (ResourceType::User, Some(old)) => self.unindex_user(old),
@@ -270,6 +203,32 @@ impl Store {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Takes every reference to `kind`/`id` out of the groups and services that hold one.
+    fn drop_references_to(&mut self, kind: ResourceType, id: &str) {
+        for holder in [ResourceType::Group, ResourceType::Service] {
+            let ids: Vec<String> = self.resources[holder.index()].keys().cloned().collect();
+            for holder_id in ids {
+                let Some(old) = self.stored(holder, &holder_id) else {
+                    continue;
+                };
+                let mut changed = old.clone();
+                for &(attribute, default) in holder.references() {
+                    if let Some(Value::Array(elements)) = changed.get_mut(attribute) {
+                        elements.retain(|e| referred(e, default) != Some((kind, id)));
+                    }
+                }
+                if changed != *old {
+                    if holder == ResourceType::Group {
+                        let old = old.clone();
+                        self.memberships
+                            .group_changed(&holder_id, Some(&old), Some(&changed));
+                    }
+                    self.resources[holder.index()].insert(holder_id, changed);
+                }
+            }
+        }
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
@@ -339,37 +298,30 @@ impl Store {
             ResourceType::Service => {}
         }
         if let (Some(side), Some(groups)) = (kind.side(), groups) {
-            self.set_memberships(side, id, &groups)?;
+            self.set_memberships(side, id, &groups);
         }
         Ok(())
     }
 
-    /// Makes `id` (a user or service) linked from exactly the groups `wanted`.
-    fn set_memberships(
-        &mut self,
-        side: Side,
-        id: &str,
-        wanted: &BTreeSet<String>,
-    ) -> Result<(), OpError> {
+    /// Makes `id` (a user or service) linked from exactly the groups `wanted`, which the
+    /// caller has checked exist.
+    fn set_memberships(&mut self, side: Side, id: &str, wanted: &BTreeSet<String>) {
         let current: BTreeSet<String> = self
             .memberships
             .groups_of(side, id)
             .map(str::to_owned)
             .collect();
         for group_id in current.symmetric_difference(wanted) {
-            let Some(old) = self.resources[ResourceType::Group.index()]
-                .get(group_id)
-                .cloned()
-            else {
-                return Err(OpError::not_found(group_id));
+            let groups = &mut self.resources[ResourceType::Group.index()];
+            let Some(old) = groups.get(group_id).cloned() else {
+                continue;
             };
             let mut group = old.clone();
             set_link(&mut group, side, id, wanted.contains(group_id));
             self.memberships
                 .group_changed(group_id, Some(&old), Some(&group));
-            self.resources[ResourceType::Group.index()].insert(group_id.clone(), group);
+            groups.insert(group_id.clone(), group);
         }
-        Ok(())
     }
 
     /// The resource as the API shows it: a user's or service's `groups` from the groups
@@ -387,27 +339,23 @@ impl Store {
                 resource.insert("groups".to_owned(), Value::Array(groups));
             }
         }
-        for (attribute, default_target) in [
-            ("members", ResourceType::User),
-            ("administrators", ResourceType::User),
-            ("services", ResourceType::Service),
-        ] {
+        for (attribute, default) in REFERENCES {
             let Some(Value::Array(elements)) = resource.get_mut(attribute) else {
                 continue;
             };
-            for element in elements.iter_mut().filter_map(Value::as_object_mut) {
-                let target = match element.get("type").and_then(Value::as_str) {
-                    Some("Group") => ResourceType::Group,
-                    _ => default_target,
-                };
-                let Some(value) = element.get("value").and_then(Value::as_str) else {
+            for element in elements.iter_mut() {
+                let Some((target, value)) = referred(element, default) else {
                     continue;
                 };
                 let reference = self.location(target, value);
-                if let Some(display) = self.display_name(target, value) {
-                    element.insert("display".to_owned(), Value::String(display));
+                let display = self.display_name(target, value);
+                let Some(fields) = element.as_object_mut() else {
+                    continue;
+                };
+                if let Some(display) = display {
+                    fields.insert("display".to_owned(), Value::String(display));
                 }
-                element.insert("$ref".to_owned(), Value::String(reference));
+                fields.insert("$ref".to_owned(), Value::String(reference));
             }
         }
         resource
@@ -443,38 +391,14 @@ impl Store {
 
     /// Members, administrators and services must exist.
     fn check_references(&self, kind: ResourceType, resource: &Resource) -> Result<(), OpError> {
-        let references = |attribute: &str| {
-            resource
-                .get(attribute)
-                .and_then(Value::as_array)
+        for &(attribute, default) in kind.references() {
+            let elements = resource.get(attribute).and_then(Value::as_array);
+            for (target, id) in elements
                 .into_iter()
                 .flatten()
-                .filter_map(|item| {
-                    let id = item.get("value")?.as_str()?;
-                    let is_group = item.get("type").and_then(Value::as_str) == Some("Group");
-                    Some((is_group, id))
-                })
-                .collect::<Vec<_>>()
-        };
-        let attributes: &[(&str, ResourceType)] = match kind {
-            ResourceType::User => &[],
-            ResourceType::Group => &[
-                ("members", ResourceType::User),
-                ("administrators", ResourceType::User),
-                ("services", ResourceType::Service),
-            ],
-            ResourceType::Service => &[("administrators", ResourceType::User)],
-        };
-        for &(attribute, target) in attributes {
-            for (is_group, id) in references(attribute) {
-                self.must_exist(
-                    if is_group {
-                        ResourceType::Group
-                    } else {
-                        target
-                    },
-                    id,
-                )?;
+                .filter_map(|e| referred(e, default))
+            {
+                self.must_exist(target, id)?;
             }
         }
         Ok(())
@@ -520,80 +444,10 @@ fn eppns(resource: &Resource) -> impl Iterator<Item = &str> {
         .filter_map(|eppn| eppn.get("value")?.as_str())
 }
 
-/// mAP Core's ids: `^[A-Za-z0-9._-]{1,50}$`.
-pub(crate) fn is_valid_id(id: &str) -> bool {
-    (1..=50).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// The group ids a written `groups` attribute names.
-fn group_ids(groups: &Value) -> Result<BTreeSet<String>, OpError> {
-    let Value::Array(items) = groups else {
-        return Err(OpError::invalid_value("groups must be an array"));
-    };
-    items
-        .iter()
-        .map(|item| match item.get("value") {
-            Some(Value::String(id)) => Ok(id.clone()),
-            _ => Err(OpError::invalid_value(
-                "each of groups needs a value (a group id)",
-            )),
-        })
-        .collect()
-}
-
-/// `data` as it is stored: an object of the kind, without `null`s (mAP Core's own client
-/// writes every unset attribute as `null`, which means absent), without what the server
-/// owns (`meta`, a user's `id`, each reference's `$ref` and `display`), with the kind's
-/// `schemas` and every member's `type`.
-fn written(kind: ResourceType, data: Value) -> Result<Resource, OpError> {
-    let Value::Object(mut resource) = data else {
-        return Err(OpError::invalid_value("data must be an object"));
-    };
-    drop_nulls(&mut resource);
-    resource.remove("meta");
-    if kind == ResourceType::User {
-        resource.remove("id");
-    }
-    for attribute in ["members", "administrators", "services", "groups"] {
-        if let Some(Value::Array(elements)) = resource.get_mut(attribute) {
-            for element in elements.iter_mut().filter_map(Value::as_object_mut) {
-                element.remove("$ref");
-                element.remove("display");
-                // A member without a type is a user; mAP Core always says which.
-                if attribute == "members" && !element.contains_key("type") {
-                    element.insert("type".to_owned(), Value::String("User".to_owned()));
-                }
-            }
-        }
-    }
-    resource
-        .entry("schemas")
-        .or_insert_with(|| json!([kind.schema()]));
-    Ok(resource)
-}
-
-/// Removes every `null` attribute, at any depth.
-fn drop_nulls(object: &mut Map<String, Value>) {
-    object.retain(|_, value| !value.is_null());
-    for value in object.values_mut() {
-        match value {
-            Value::Object(inner) => drop_nulls(inner),
-            Value::Array(items) => {
-                for inner in items.iter_mut().filter_map(Value::as_object_mut) {
-                    drop_nulls(inner);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use map_entities::USER_SCHEMA;
 
     const NOW: &str = "2025-04-01T00:00:00Z";
 
@@ -821,5 +675,102 @@ mod tests {
             store.get(ResourceType::Group, "g").unwrap()["members"],
             json!([])
         );
+    }
+
+    #[test]
+    fn removing_a_user_s_groups_leaves_every_group() {
+        let mut store = store();
+        let (u, _) = store
+            .create(ResourceType::User, user("A", "a@idp"), NOW)
+            .unwrap();
+        store
+            .create(
+                ResourceType::Group,
+                json!({"id": "g1", "members": [{"value": u}]}),
+                NOW,
+            )
+            .unwrap();
+        for patch in [
+            json!({"op": "remove", "path": "groups"}),
+            json!({"op": "replace", "value": {"groups": null}}),
+        ] {
+            store
+                .patch(
+                    ResourceType::User,
+                    &u,
+                    &json!({"op": "add", "path": "groups", "value": [{"value": "g1"}]}),
+                    NOW,
+                )
+                .unwrap();
+            let after = store.patch(ResourceType::User, &u, &patch, NOW).unwrap();
+            assert_eq!(after.get("groups"), None, "{patch}");
+            assert_eq!(
+                store.get(ResourceType::Group, "g1").unwrap()["members"],
+                json!([]),
+                "{patch}"
+            );
+        }
+        // A PUT without groups leaves memberships as they are.
+        store
+            .patch(
+                ResourceType::User,
+                &u,
+                &json!({"op": "add", "path": "Groups", "value": [{"value": "g1"}]}),
+                NOW,
+            )
+            .unwrap();
+        store
+            .replace(ResourceType::User, &u, user("A2", "a@idp"), NOW)
+            .unwrap();
+        assert_eq!(
+            store.get(ResourceType::User, &u).unwrap()["groups"][0]["value"],
+            "g1"
+        );
+    }
+
+    #[test]
+    fn deleting_leaves_no_reference_behind() {
+        let mut store = store();
+        let (admin, _) = store
+            .create(ResourceType::User, user("A", "a@idp"), NOW)
+            .unwrap();
+        store
+            .create(ResourceType::Group, json!({"id": "inner"}), NOW)
+            .unwrap();
+        store
+            .create(
+                ResourceType::Group,
+                json!({"id": "outer", "administrators": [{"value": admin}],
+                "members": [{"type": "Group", "value": "inner"}]}),
+                NOW,
+            )
+            .unwrap();
+        store
+            .create(
+                ResourceType::Service,
+                json!({"id": "s", "administrators": [{"value": admin}]}),
+                NOW,
+            )
+            .unwrap();
+        store.delete(ResourceType::User, &admin).unwrap();
+        store.delete(ResourceType::Group, "inner").unwrap();
+        let outer = store.get(ResourceType::Group, "outer").unwrap();
+        assert_eq!(
+            (&outer["administrators"], &outer["members"]),
+            (&json!([]), &json!([]))
+        );
+        assert_eq!(
+            store.get(ResourceType::Service, "s").unwrap()["administrators"],
+            json!([])
+        );
+        // So an unrelated change still goes through.
+        store
+            .patch(
+                ResourceType::Group,
+                "outer",
+                &json!({"op": "replace", "path": "displayName", "value": "O"}),
+                NOW,
+            )
+            .unwrap();
     }
 }

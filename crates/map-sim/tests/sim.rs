@@ -215,6 +215,40 @@ async fn fail_on_errors_stops_processing() {
 }
 
 #[tokio::test]
+async fn a_forward_reference_waits_for_its_post_and_a_stop_waits_for_it() {
+    let sim = start(SimConfig::default()).await;
+    let client = Client::new(&sim);
+    let payload = BulkRequestPayload::new(vec![
+        // Names a group created two operations later.
+        BulkOperation::put("/Groups/bulkId:g", json!({"displayName": "Renamed"})),
+        // Fails: with failOnErrors 1 the request stops, but only once nothing waits.
+        BulkOperation::post("/Users", "bad", json!({"emails": []})),
+        BulkOperation::post("/Groups", "g", json!({"id": "lab", "displayName": "Lab"})),
+        BulkOperation::post("/Users", "never", user("erin")),
+    ])
+    .with_fail_on_errors(1);
+    let response = client.bulk(&payload).await;
+    let statuses: Vec<_> = response
+        .operations
+        .iter()
+        .map(|r| r.status_code())
+        .collect();
+    assert_eq!(
+        statuses,
+        [Some(200), Some(400), Some(201)],
+        "results are those of a prefix of the operations, in order"
+    );
+    assert_eq!(
+        sim.snapshot().groups[0].display_name.as_deref(),
+        Some("Renamed")
+    );
+    assert!(
+        sim.snapshot().users.is_empty(),
+        "the last POST was not processed"
+    );
+}
+
+#[tokio::test]
 async fn credentials_are_checked_and_nothing_is_applied_without_them() {
     let sim = start(SimConfig::default().with_clock(FixedClock::at(1_700_000_000))).await;
     let body = json!({"schemas": [map_entities::BULK_REQUEST_SCHEMA],
@@ -560,6 +594,39 @@ async fn lists_page_by_twenty_unless_asked_and_count_the_rest() {
             .collect::<Vec<_>>(),
         ["id", "schemas", "userName"]
     );
+}
+
+#[tokio::test]
+async fn self_is_the_token_s_user_when_there_is_one() {
+    let sim = start(SimConfig::default()).await;
+    let none = Client::new(&sim)
+        .send("GET", "/api/v2/Self", None, b"")
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 400);
+    assert_eq!(map_error(&none).detail.as_deref(), Some("'Self' Not Found"));
+    let sim = start(SimConfig::default().with_self_user(user("owner"))).await;
+    let client = Client::new(&sim);
+    let owner = client
+        .send("GET", "/api/v2/Self", Some("attributes=userName"), b"")
+        .await
+        .unwrap();
+    assert_eq!(owner.status(), 200);
+    let owner: Value = serde_json::from_slice(owner.body()).unwrap();
+    assert_eq!(owner["userName"], "owner");
+    assert!(owner.get("emails").is_none(), "attributes apply: {owner}");
+    // The users it creates name it.
+    let created = client
+        .send(
+            "POST",
+            "/api/v2/Users",
+            None,
+            &serde_json::to_vec(&user("new")).unwrap(),
+        )
+        .await
+        .unwrap();
+    let created: Value = serde_json::from_slice(created.body()).unwrap();
+    assert_eq!(created["meta"]["createdBy"], owner["id"]);
 }
 
 #[tokio::test]

@@ -136,7 +136,9 @@ pub(crate) fn borrow_operation(text: &str) -> Option<OperationRef<'_>> {
 /// When `data` is the operation's last field (as it usually is), the index just after it,
 /// found from the end of the text without reading the data. The other fields' values are
 /// strings or `null` (the first pass refused anything else), so what lies between `at` and
-/// the operation's closing brace ends in `}` only if it is the data object alone.
+/// the operation's closing brace ends in `}` only if it is the data object alone — or, in a
+/// text the first pass refuses, data followed by a `response` object: the span found then is
+/// no JSON object, so `borrow_operation` defers to serde_json, which refuses the response.
 fn last_value_end(text: &str, at: usize) -> Option<usize> {
     let close = text.trim_end().len().checked_sub(1)?;
     let value = text.get(at..close)?.trim_end();
@@ -316,10 +318,12 @@ mod first_pass_properties {
             ])
         };
         // Mostly a value that fits the key, so that many texts are valid operations.
-        let field = proptest::sample::select(vec![
-            "method", "bulkId", "path", "version", "data", "status", "extra",
-        ])
-        .prop_flat_map(move |key| {
+        // A result's fields are rarer, so that many texts are still valid operations.
+        let key = prop_oneof![
+            6 => proptest::sample::select(vec!["method", "bulkId", "path", "version", "data", "extra"]),
+            1 => proptest::sample::select(vec!["location", "response", "status"]),
+        ];
+        let field = key.prop_flat_map(move |key| {
             let fitting = match key {
                 "method" => {
                     proptest::sample::select(vec![r#""POST""#, r#""PATCH""#, r#""DELETE""#])
@@ -330,6 +334,10 @@ mod first_pass_properties {
                     r#"{"s":"\"}\\"}"#,
                     "null",
                 ]),
+                // A result's fields: null as mAP Core's client writes them, or set.
+                "location" | "response" | "status" => {
+                    proptest::sample::select(vec!["null", "null", r#"{"b":2}"#, r#""201""#])
+                }
                 _ => proptest::sample::select(vec![r#""u1""#, r#""/Users""#, r#""é""#, "null"]),
             };
             (Just(key), prop_oneof![4 => fitting, 1 => any_value()])
@@ -355,13 +363,23 @@ mod first_pass_properties {
         (any::<prop::sample::Index>(), inserted)
     }
 
-    static ACCEPTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
     #[test]
     fn the_fast_first_pass_is_exercised() {
-        the_fast_first_pass_accepts_only_what_serde_json_accepts();
-        // Not vacuous: a good share of the generated texts take the fast path.
-        assert!(ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) > 100);
+        // Not vacuous: a good share of the generated texts take the fast path (counted over
+        // a fixed sample, so the test is deterministic).
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let texts = operation_text();
+        let accepted = (0..2000)
+            .filter(|_| {
+                let text = texts
+                    .new_tree(&mut runner)
+                    .map(|t| t.current())
+                    .unwrap_or_default();
+                borrow_operation(&text).is_some()
+            })
+            .count();
+        assert!(accepted > 100, "{accepted} of 2000 took the fast path");
     }
 
     proptest! {
@@ -377,7 +395,6 @@ mod first_pass_properties {
             let mut text = text;
             super::super::mutate(&mut text, mutations);
             if let Some(op) = borrow_operation(&text) {
-                ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let parsed: Result<JobOperation, _> = serde_json::from_str(&text);
                 prop_assert!(parsed.is_ok(), "accepted {:?} but serde_json says {:?}", text, parsed.err());
                 let parsed = parsed.unwrap_or_else(|_| unreachable!());
