@@ -464,6 +464,19 @@ proptest! {
     }
 
     #[test]
+    fn error_details_name_a_part_of_themselves(
+        detail in prop_oneof![
+            "[ -~\u{e9}]{0,30}",
+            "('[a-z@' ]{0,6}'|[a-z]{0,4}) (Not Found|illegal eduPersonPrincipalNames needs idpEntityId)",
+            "(Duplicate id |No append rights for |You do not have creation right of )'?[a-z' ]{0,6}'?",
+        ]
+    ) {
+        if let Some(kind) = ErrorDetail::parse(&detail) {
+            prop_assert!(detail.contains(kind.subject()), "{:?}: {:?}", detail, kind);
+        }
+    }
+
+    #[test]
     fn patch_round_trips(operations in vec(patch_operation(), 0..4), extra in extra()) {
         assert_round_trip(&PatchRequestPayload { operations, extra })?;
     }
