@@ -98,6 +98,18 @@ pub enum JobStop {
     },
 }
 
+impl JobStop {
+    /// Why an operation not yet sent when the job stopped so is skipped.
+    pub fn skip_reason(&self) -> SkipReason {
+        match self {
+            JobStop::Authentication { .. } => SkipReason::AuthenticationFailed,
+            JobStop::ErrorBudget { .. } => SkipReason::ErrorBudgetExhausted,
+            JobStop::Unreachable { .. } => SkipReason::ServerUnreachable,
+            JobStop::Journal { .. } => SkipReason::JournalUnwritable,
+        }
+    }
+}
+
 impl std::fmt::Display for JobStop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -612,10 +624,7 @@ impl Driver<'_> {
         let mut skipped_locally: HashMap<String, SkipReason> = HashMap::new();
         for mut op in staged {
             let skip = match &self.stopped {
-                Some(JobStop::Authentication { .. }) => Some(SkipReason::AuthenticationFailed),
-                Some(JobStop::ErrorBudget { .. }) => Some(SkipReason::ErrorBudgetExhausted),
-                Some(JobStop::Unreachable { .. }) => Some(SkipReason::ServerUnreachable),
-                Some(JobStop::Journal { .. }) => Some(SkipReason::JournalUnwritable),
+                Some(stop) => Some(stop.skip_reason()),
                 None => op.local_refs.iter().find_map(|r| {
                     if local_posts.contains(r) {
                         skipped_locally
@@ -1074,13 +1083,14 @@ fn execute(
                     let (first_outcomes, stop) =
                         execute(context.clone(), request, ops, started).await;
                     outcomes.extend(first_outcomes);
-                    if stop.is_some() {
+                    if let Some(stop) = &stop {
+                        // The second half was never sent: skipped for why the job stopped.
                         outcomes.extend(second.iter().map(|op| {
                             op.outcome(OutcomeKind::Skipped {
-                                reason: SkipReason::AuthenticationFailed,
+                                reason: stop.skip_reason(),
                             })
                         }));
-                        return (outcomes, stop);
+                        return (outcomes, Some(stop.clone()));
                     }
                     let (ready, skipped) = resolve_after(&outcomes, second);
                     outcomes.extend(skipped);

@@ -514,6 +514,69 @@ async fn a_request_too_large_for_the_server_is_split() {
     assert_no_post_applied_twice(&sim);
 }
 
+/// Answers its first request with 413, then can no longer be reached.
+#[derive(Debug, Default)]
+struct TooLargeThenGone {
+    requests: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Transport for TooLargeThenGone {
+    async fn send(
+        &self,
+        _request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, map_transport::TransportError> {
+        if self
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            == 0
+        {
+            let body = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"413","scimType":"tooMany","detail":"too large"}"#;
+            return Ok(http::Response::builder()
+                .status(413)
+                .body(bytes::Bytes::from_static(body.as_bytes()))
+                .unwrap());
+        }
+        Err(map_transport::TransportError::Connect {
+            message: "connection refused".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn after_a_split_the_unsent_half_is_skipped_for_why_the_job_stopped() {
+    // Regression: the second half of a split request was skipped as "the server refused the
+    // credentials" whatever stopped the job.
+    let client = BulkClient::new(
+        Endpoint::new("http://127.0.0.1:9").unwrap(),
+        Arc::new(TooLargeThenGone::default()),
+    );
+    let engine = Engine::new(
+        client,
+        &map_auth::Credentials::new("token", "secret"),
+        config(10),
+    );
+    let mut job: Vec<BulkOperation> = (0..4)
+        .map(|i| BulkOperation::post("/Users", format!("u{i}"), user(&format!("u{i}"))))
+        .collect();
+    let (report, outcomes) = engine.run_collecting(&mut job).await.unwrap();
+    assert_one_outcome_each(&outcomes, 4);
+    assert!(
+        matches!(report.stopped, Some(JobStop::Unreachable { .. })),
+        "{report:?}"
+    );
+    for outcome in &outcomes {
+        assert_eq!(
+            outcome.kind,
+            OutcomeKind::Skipped {
+                reason: SkipReason::ServerUnreachable
+            },
+            "#{}",
+            outcome.index
+        );
+    }
+}
+
 #[tokio::test]
 async fn fail_on_errors_is_passed_through_and_the_rest_is_skipped() {
     let sim = sim(SimConfig::default()).await;
