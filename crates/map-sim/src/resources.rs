@@ -225,15 +225,9 @@ pub(crate) async fn exist_eppn(
     headers: HeaderMap,
     Query(params): Params,
 ) -> Response {
-    answer((|| {
-        check_query_auth(&shared, &headers, &params)?;
-        let user = shared
-            .store()
-            .user_by_eppn(&eppn)
-            .ok_or_else(|| OpError::not_found(&eppn))?;
-        let user = Projection::from_params(&params).apply(user);
-        Ok(resource_response(StatusCode::OK, &user))
-    })())
+    one_user(&shared, &headers, &params, &eppn, |store| {
+        store.user_by_eppn(&eppn)
+    })
 }
 
 /// `GET /api/v2/Self`: the user the token belongs to ([`crate::SimConfig::self_user`]), or
@@ -243,13 +237,22 @@ pub(crate) async fn self_user(
     headers: HeaderMap,
     Query(params): Params,
 ) -> Response {
+    one_user(&shared, &headers, &params, "Self", Store::self_user)
+}
+
+/// A GET answered with the user `find` picks (`attributes` applied), or 400 `'name' Not
+/// Found`.
+fn one_user(
+    shared: &Shared,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    name: &str,
+    find: impl FnOnce(&Store) -> Option<Resource>,
+) -> Response {
     answer((|| {
-        check_query_auth(&shared, &headers, &params)?;
-        let user = shared
-            .store()
-            .self_user()
-            .ok_or_else(|| OpError::not_found("Self"))?;
-        let user = Projection::from_params(&params).apply(user);
+        check_query_auth(shared, headers, params)?;
+        let user = find(&shared.store()).ok_or_else(|| OpError::not_found(name))?;
+        let user = Projection::from_params(params).apply(user);
         Ok(resource_response(StatusCode::OK, &user))
     })())
 }
