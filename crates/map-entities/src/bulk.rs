@@ -208,14 +208,7 @@ impl BulkOperation {
     /// Every `bulkId:X` reference in `path` and `data`, as the `X`s: those in `path` first,
     /// then those in `data` (object attributes in sorted order), repeats included.
     pub fn bulk_id_references(&self) -> Vec<&str> {
-        let mut found = Vec::new();
-        if let Some(path) = &self.path {
-            bulk_id::references_in_str(path, &mut found);
-        }
-        if let Some(data) = &self.data {
-            bulk_id::references_in_value(data, &mut found);
-        }
-        found
+        bulk_id::bulk_id_references(self.path.as_deref().unwrap_or(""), self.data.as_ref())
     }
 }
 

@@ -77,6 +77,26 @@ pub(crate) fn references_in_str<'a>(path: &'a str, found: &mut Vec<&'a str>) {
     found.extend(path[..end].split('/').filter_map(parse_bulk_id_reference));
 }
 
+/// Every `bulkId:X` reference of an operation, as the `X`s: those in `path` (whole
+/// segments) first, then those in `data` (whole string values, object attributes in
+/// sorted order), repeats included.
+///
+/// ```
+/// use map_entities::bulk_id_references;
+/// use serde_json::json;
+///
+/// let data = json!({"members": [{"value": "bulkId:u1"}, {"value": "u2"}]});
+/// assert_eq!(bulk_id_references("/Groups/bulkId:g1", Some(&data)), ["g1", "u1"]);
+/// ```
+pub fn bulk_id_references<'a>(path: &'a str, data: Option<&'a Value>) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    references_in_str(path, &mut found);
+    if let Some(data) = data {
+        references_in_value(data, &mut found);
+    }
+    found
+}
+
 /// Pushes the `X` of every string value `bulkId:X` anywhere in `data`.
 pub(crate) fn references_in_value<'a>(data: &'a Value, found: &mut Vec<&'a str>) {
     match data {

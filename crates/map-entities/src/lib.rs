@@ -59,7 +59,7 @@ pub use bulk::{
     BulkMethod, BulkOperation, BulkRequestPayload, BulkResponsePayload, OperationResponse,
     UnknownMethod,
 };
-pub use bulk_id::{BULK_ID_PREFIX, id_from_location, parse_bulk_id_reference};
+pub use bulk_id::{BULK_ID_PREFIX, bulk_id_references, id_from_location, parse_bulk_id_reference};
 pub use error::{ErrorDetail, MapError, ScimType, UnknownScimType};
 pub use group::{GroupMember, GroupService, MapGroup, MemberListVisibility, MemberType};
 pub use list::ListResponse;

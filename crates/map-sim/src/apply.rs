@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use map_entities::{BULK_RESPONSE_SCHEMA, BulkMethod, parse_bulk_id_reference};
+use map_entities::{BULK_RESPONSE_SCHEMA, BulkMethod, bulk_id_references, parse_bulk_id_reference};
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -177,27 +177,14 @@ impl<'a> Run<'_, 'a> {
 
 /// Every `bulkId:X` an operation names, in its path and its data.
 fn references_of(op: &Checked<'_>) -> Vec<String> {
-    let mut found: Vec<String> = op
-        .path
-        .split('/')
-        .filter_map(parse_bulk_id_reference)
+    let data = op
+        .data
+        .filter(|raw| raw.get().contains(map_entities::BULK_ID_PREFIX))
+        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+    bulk_id_references(op.path, data.as_ref())
+        .into_iter()
         .map(str::to_owned)
-        .collect();
-    if let Some(raw) = op.data.filter(|raw| raw.get().contains("bulkId:")) {
-        if let Ok(data) = serde_json::from_str::<Value>(raw.get()) {
-            collect_references(&data, &mut found);
-        }
-    }
-    found
-}
-
-fn collect_references(value: &Value, found: &mut Vec<String>) {
-    match value {
-        Value::String(text) => found.extend(parse_bulk_id_reference(text).map(str::to_owned)),
-        Value::Array(items) => items.iter().for_each(|v| collect_references(v, found)),
-        Value::Object(fields) => fields.values().for_each(|v| collect_references(v, found)),
-        _ => {}
-    }
+        .collect()
 }
 
 fn apply_one(
