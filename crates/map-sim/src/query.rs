@@ -151,9 +151,11 @@ impl ListQuery {
     /// The ListResponse of the resources this query selects from `all`.
     pub(crate) fn page(&self, all: impl Iterator<Item = Resource>) -> Value {
         let mut matching: Vec<Resource> = all
-            .filter(|r| {
-                let value = Value::Object(r.clone());
-                self.filter.as_ref().is_none_or(|f| f.matches(&value))
+            .map(Value::Object)
+            .filter(|value| self.filter.as_ref().is_none_or(|f| f.matches(value)))
+            .filter_map(|value| match value {
+                Value::Object(resource) => Some(resource),
+                _ => None,
             })
             .collect();
         if let Some(sort_by) = &self.sort_by {
