@@ -278,6 +278,7 @@ impl Engine {
             summary: Summary::default(),
             in_flight: JoinSet::new(),
             active: HashMap::new(),
+            tasks: HashMap::new(),
             busy_bulk_ids: HashMap::new(),
             busy_keys: HashMap::new(),
             stopped: None,
@@ -468,7 +469,7 @@ struct Execution {
 
 /// A request in flight, remembered so its operations settle even if its task dies.
 struct Active {
-    operations: Vec<(u64, BulkMethod)>,
+    operations: Vec<Outcome>,
     bulk_ids: Vec<String>,
     keys: Vec<String>,
 }
@@ -488,6 +489,8 @@ struct Driver<'a> {
     summary: Summary,
     in_flight: JoinSet<Execution>,
     active: HashMap<u64, Active>,
+    /// Which request each task in flight sends.
+    tasks: HashMap<tokio::task::Id, u64>,
     /// Referenced bulkIds POSTed by requests in flight.
     busy_bulk_ids: HashMap<String, u64>,
     /// Resources touched by requests in flight.
@@ -587,7 +590,14 @@ impl Driver<'_> {
         for key in &keys {
             self.busy_keys.insert(key.clone(), request);
         }
-        let operations = prepared.iter().map(|op| (op.index, op.method)).collect();
+        let operations = prepared
+            .iter()
+            .map(|op| {
+                op.outcome(OutcomeKind::Unknown {
+                    reason: String::new(),
+                })
+            })
+            .collect();
         self.active.insert(
             request,
             Active {
@@ -598,7 +608,7 @@ impl Driver<'_> {
         );
         let context = self.context.clone();
         let span = tracing::info_span!("bulk_request", request, operations = prepared.len());
-        self.in_flight.spawn(
+        let task = self.in_flight.spawn(
             async move {
                 let (outcomes, stop) = execute(context, request, prepared, Instant::now()).await;
                 Execution {
@@ -609,6 +619,7 @@ impl Driver<'_> {
             }
             .instrument(span),
         );
+        self.tasks.insert(task.id(), request);
     }
 
     /// The operations of `staged` that can be sent: those that depend on a POST that failed,
@@ -670,22 +681,25 @@ impl Driver<'_> {
 
     /// Waits for one request in flight and settles its operations; false if none is in flight.
     async fn complete_one(&mut self) -> bool {
-        let Some(joined) = self.in_flight.join_next().await else {
+        let Some(joined) = self.in_flight.join_next_with_id().await else {
             return false;
         };
         let execution = match joined {
-            Ok(execution) => execution,
+            Ok((task, execution)) => {
+                self.tasks.remove(&task);
+                execution
+            }
             Err(error) => {
                 // The request's task died; its operations may have been sent.
-                let request = self.active.keys().copied().min().unwrap_or(0);
+                let request = self.tasks.remove(&error.id()).unwrap_or(0);
                 let outcomes = self.active.get(&request).map(|a| {
                     a.operations
                         .iter()
-                        .map(|(index, method)| Outcome {
-                            index: *index,
-                            method: *method,
-                            path: String::new(),
-                            bulk_id: None,
+                        .map(|op| Outcome {
+                            index: op.index,
+                            method: op.method,
+                            path: op.path.clone(),
+                            bulk_id: op.bulk_id.clone(),
                             kind: OutcomeKind::Unknown {
                                 reason: format!("the request's task ended abnormally: {error}"),
                             },

@@ -865,3 +865,68 @@ async fn a_line_changed_after_validation_is_not_sent() {
         .collect();
     assert_eq!(names, ["alice", "carol"]);
 }
+
+#[tokio::test]
+async fn a_request_whose_task_dies_settles_its_own_operations_unknown() {
+    // Regression: when a request's task ended abnormally, the lowest request in flight was
+    // blamed: its operations became unknown (and settled again when its answer came), and the
+    // dead request's operations never settled.
+    //
+    // Request 1 (/Users/a) is held until some request has settled; request 2 (/Users/b) dies
+    // in the transport meanwhile, so the death is seen while request 1 is still in flight.
+    let settled = Arc::new(tokio::sync::Notify::new());
+    let release = settled.clone();
+    let transport = map_transport::transport_fn(move |request: http::Request<bytes::Bytes>| {
+        let release = release.clone();
+        async move {
+            let body = String::from_utf8_lossy(request.body()).into_owned();
+            if body.contains("/Users/b") {
+                panic!("the transport dies while sending request 2");
+            }
+            release.notified().await;
+            let answer = json!({
+                "schemas": [map_entities::BULK_RESPONSE_SCHEMA],
+                "Operations": [{"method": "PUT", "status": "200", "location": "https://x/api/v2/Users/a"}]
+            });
+            Ok(http::Response::new(bytes::Bytes::from(answer.to_string())))
+        }
+    });
+    let client = BulkClient::new(
+        Endpoint::new("http://127.0.0.1:9").unwrap(),
+        Arc::new(transport),
+    );
+    let engine = Engine::new(
+        client,
+        &map_auth::Credentials::new("token", "secret"),
+        JobConfig {
+            concurrency: 2,
+            ..config(1)
+        },
+    );
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let sink = outcomes.clone();
+    let events: EventHandler = Arc::new(move |event: &Event<'_>| match event {
+        Event::RequestSettled { .. } => settled.notify_one(),
+        Event::OperationSettled(outcome) => sink.lock().unwrap().push((*outcome).clone()),
+        _ => {}
+    });
+    let mut job = vec![
+        BulkOperation::put("/Users/a", user("a")),
+        BulkOperation::put("/Users/b", user("b")),
+    ];
+    let report = engine.run(&mut job, events).await.unwrap();
+    let outcomes = outcomes.lock().unwrap().clone();
+    assert_one_outcome_each(&outcomes, 2);
+    assert!(
+        matches!(outcomes[0].kind, OutcomeKind::Succeeded { status: 200, .. }),
+        "request 1 was answered: {:?}",
+        outcomes[0]
+    );
+    assert!(
+        matches!(&outcomes[1].kind, OutcomeKind::Unknown { reason } if reason.to_string().contains("ended abnormally")),
+        "request 2 died after it may have been sent: {:?}",
+        outcomes[1]
+    );
+    assert_eq!(outcomes[1].path, "/Users/b");
+    assert_eq!((report.summary.succeeded, report.summary.unknown), (1, 1));
+}

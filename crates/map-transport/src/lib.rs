@@ -29,6 +29,7 @@
 
 mod config;
 mod error;
+mod from_fn;
 #[cfg(feature = "hyper")]
 mod hyper_backend;
 #[cfg(feature = "reqwest")]
@@ -41,6 +42,7 @@ use bytes::Bytes;
 
 pub use config::{DEFAULT_MAX_RESPONSE_BYTES, TransportConfig, USER_AGENT};
 pub use error::{Delivery, TransportError};
+pub use from_fn::{FnTransport, transport_fn};
 #[cfg(feature = "hyper")]
 pub use hyper_backend::HyperTransport;
 #[cfg(feature = "reqwest")]
