@@ -2,7 +2,7 @@
 //!
 //! Two levels:
 //!
-//! - [`BulkClient`] is the seed's client: one signed `POST /api/v2/Bulk` and mAP's status
+//! - [`BulkClient`] (from `map-client`, re-exported) is the seed's client: one signed `POST /api/v2/Bulk` and mAP's status
 //!   semantics (200 → results, 400 → a [`map_entities::MapError`] as a value, anything else
 //!   an error), never a panic.
 //! - [`Engine`] runs a whole job of any size: it validates every operation before sending
@@ -28,10 +28,8 @@
 //! # }
 //! ```
 
-mod client;
 mod correlate;
 mod encode;
-mod endpoint;
 mod engine;
 mod event;
 mod file_at;
@@ -40,7 +38,6 @@ mod outcome;
 mod plan;
 mod reader;
 mod reference;
-mod retry;
 mod scan;
 mod second_pass;
 mod source;
@@ -50,16 +47,17 @@ mod validate;
 #[cfg(fuzzing)]
 pub mod fuzzing;
 
-pub use client::{BulkAnswer, BulkClient, BulkError};
 pub use encode::encode_request;
-pub use endpoint::{Endpoint, EndpointError};
 pub use engine::{Engine, JobConfig, JobReport, JobStop, plan_job};
 pub use event::{Event, EventHandler, ignore_events};
 pub use journal::{JobFingerprint, Journal, JournalError};
+pub use map_client::{
+    Attempt, BulkAnswer, BulkClient, BulkError, Endpoint, EndpointError, GiveUp, RetryBudget,
+    RetryDecision, RetryPolicy, RetryStrategy, StandardRetry, Verdict,
+};
 pub use outcome::{Outcome, OutcomeKind, SkipReason, Summary};
 pub use plan::{Plan, PlannedRequest, Substitution};
 pub use reader::{InputFormat, JobReader};
-pub use retry::RetryPolicy;
 pub use source::{
     JobOperation, OperationRef, OperationSource, OperationTexts, OperationVisitor, Operations,
     SourceError,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use map_auth::{Credentials, FixedClock, compute_signature};
-use map_bulk::{BulkAnswer, BulkClient, BulkError, Endpoint};
+use map_client::{BulkAnswer, BulkClient, BulkError, Endpoint};
 use map_entities::BulkOperation;
 use map_transport::{Transport, TransportError};
 use serde_json::{Value, json};

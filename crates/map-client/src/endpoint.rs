@@ -11,13 +11,13 @@ use url::{Host, Url};
 /// [`Endpoint::allowing_insecure`] is used.
 ///
 /// ```
-/// use map_bulk::Endpoint;
+/// use map_client::Endpoint;
 ///
 /// let endpoint = Endpoint::new("https://map.example.ac.jp/prefix/")?;
 /// assert_eq!(endpoint.bulk_url().as_str(), "https://map.example.ac.jp/prefix/api/v2/Bulk");
 /// assert!(Endpoint::new("http://map.example.ac.jp").is_err());
 /// assert!(Endpoint::new("http://127.0.0.1:8080").is_ok());
-/// # Ok::<(), map_bulk::EndpointError>(())
+/// # Ok::<(), map_client::EndpointError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -104,6 +104,28 @@ impl Endpoint {
     /// `{base}/api/v2/Bulk`.
     pub fn bulk_url(&self) -> &Url {
         &self.bulk
+    }
+
+    /// `{base}/api/v2/{path}` for a relative `path` such as `Users`, `Groups/g1` or
+    /// `Users?filter=…` (its query is kept).
+    ///
+    /// ```
+    /// use map_client::Endpoint;
+    ///
+    /// let endpoint = Endpoint::new("https://map.example.ac.jp/prefix")?;
+    /// assert_eq!(
+    ///     endpoint.api_url("Groups/g1")?.as_str(),
+    ///     "https://map.example.ac.jp/prefix/api/v2/Groups/g1"
+    /// );
+    /// # Ok::<(), map_client::EndpointError>(())
+    /// ```
+    pub fn api_url(&self, path: &str) -> Result<Url, EndpointError> {
+        self.base
+            .join(&format!("api/v2/{}", path.trim_start_matches('/')))
+            .map_err(|e| EndpointError::NotAUrl {
+                url: path.to_owned(),
+                reason: e.to_string(),
+            })
     }
 
     /// The base URL, ending in `/`.

@@ -1,17 +1,17 @@
-//! [`BulkClient`]: one signed `POST /api/v2/Bulk` and mAP's status semantics — the seed
-//! client's job, done without panics.
+//! [`BulkClient`]: one signed `POST /api/v2/Bulk` on the [`Pipeline`], and mAP's status
+//! semantics as values and errors — the seed client's job, done without panics.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
-use map_auth::{Clock, Credentials, SignError, Signer, SystemClock};
+use http::Method;
+use map_auth::{Clock, Credentials, REQUEST_OBJECT_ROOM, SignError, Signer};
 use map_entities::{BulkOperation, BulkRequestPayload, BulkResponsePayload, MapError};
 use map_transport::{Transport, TransportError};
 
+use crate::classify::{Verdict, classify, retry_after};
 use crate::endpoint::Endpoint;
+use crate::pipeline::{Answer, Call, CallBody, ExchangeError, Pipeline, excerpt};
 
 /// What mAP Core answered to a bulk request it accepted for processing.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,11 +24,12 @@ pub enum BulkAnswer {
 
 /// A bulk request that did not get a usable answer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BulkError {
     /// The request could not be signed.
     #[error("could not sign the request: {0}")]
     Sign(#[from] SignError),
-    /// The operations could not be encoded as JSON.
+    /// The operations could not be encoded as JSON, or the request could not be built.
     #[error("could not encode the request: {0}")]
     Encode(String),
     /// No complete answer came back.
@@ -62,6 +63,16 @@ pub enum BulkError {
     },
 }
 
+impl From<ExchangeError> for BulkError {
+    fn from(error: ExchangeError) -> Self {
+        match error {
+            ExchangeError::Sign(error) => BulkError::Sign(error),
+            ExchangeError::Build(message) => BulkError::Encode(message),
+            ExchangeError::Transport(error) => BulkError::Transport(error),
+        }
+    }
+}
+
 fn describe(error: Option<&MapError>, excerpt: &str) -> String {
     match error.and_then(|e| e.detail.as_deref()) {
         Some(detail) => format!(": {detail}"),
@@ -75,7 +86,7 @@ fn describe(error: Option<&MapError>, excerpt: &str) -> String {
 /// ```no_run
 /// use std::sync::Arc;
 /// use map_auth::Credentials;
-/// use map_bulk::{BulkAnswer, BulkClient, Endpoint};
+/// use map_client::{BulkAnswer, BulkClient, Endpoint};
 /// use map_entities::BulkOperation;
 /// use map_transport::{ReqwestTransport, TransportConfig};
 /// use serde_json::json;
@@ -92,58 +103,53 @@ fn describe(error: Option<&MapError>, excerpt: &str) -> String {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct BulkClient {
-    endpoint: Endpoint,
-    transport: Arc<dyn Transport>,
-    clock: Arc<dyn Clock>,
-    timeout: Option<Duration>,
-}
-
-impl std::fmt::Debug for BulkClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BulkClient")
-            .field("endpoint", &self.endpoint.bulk_url().as_str())
-            .field("transport", &self.transport)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-/// The status, headers and body of one answered attempt.
 #[derive(Debug, Clone)]
-pub(crate) struct RawAnswer {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
+pub struct BulkClient {
+    pipeline: Pipeline,
 }
 
 impl BulkClient {
-    /// A client for `endpoint` over `transport`, reading time from the system clock.
+    /// A client for `endpoint` over `transport`, reading time from the system clock, with the
+    /// [`DEFAULT_ATTEMPT_TIMEOUT`](crate::DEFAULT_ATTEMPT_TIMEOUT).
     pub fn new(endpoint: Endpoint, transport: Arc<dyn Transport>) -> Self {
         BulkClient {
-            endpoint,
-            transport,
-            clock: Arc::new(SystemClock),
-            timeout: None,
+            pipeline: Pipeline::new(endpoint, transport),
         }
     }
 
-    /// The same client reading time stamps from `clock`.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
+    /// A client on `pipeline`.
+    pub fn on(pipeline: Pipeline) -> Self {
+        BulkClient { pipeline }
     }
 
-    /// The same client giving up on an answer after `timeout` (on top of the transport's own).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
+    /// The same client reading time stamps from `clock`.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        BulkClient {
+            pipeline: self.pipeline.with_clock(clock),
+        }
+    }
+
+    /// The same client giving up on an attempt after `timeout`, from sending to the last
+    /// byte of the answer.
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        BulkClient {
+            pipeline: self.pipeline.with_attempt_timeout(timeout),
+        }
     }
 
     /// The endpoint this client sends to.
     pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+        self.pipeline.endpoint()
+    }
+
+    /// The pipeline this client sends through.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// A signer for `credentials` with this client's clock.
+    pub fn signer(&self, credentials: &Credentials) -> Signer {
+        self.pipeline.signer(credentials)
     }
 
     /// Sends `operations` as one signed bulk request.
@@ -167,74 +173,57 @@ impl BulkClient {
         payload: &BulkRequestPayload,
         credentials: &Credentials,
     ) -> Result<BulkAnswer, BulkError> {
-        let body = serde_json::to_vec(payload).map_err(|e| BulkError::Encode(e.to_string()))?;
-        let answer = self.exchange(body, 0, &self.signer(credentials)).await?;
+        let mut buffer = vec![0; REQUEST_OBJECT_ROOM];
+        serde_json::to_writer(&mut buffer, payload)
+            .map_err(|e| BulkError::Encode(e.to_string()))?;
+        let answer = self
+            .exchange(buffer, REQUEST_OBJECT_ROOM, &self.signer(credentials))
+            .await;
         interpret(answer)
     }
 
-    /// A signer for `credentials` with this client's clock.
-    pub(crate) fn signer(&self, credentials: &Credentials) -> Signer {
-        Signer::new(credentials.clone()).with_shared_clock(self.clock.clone())
-    }
-
     /// One attempt with an unsigned BulkRequest body at `buffer[room..]`: signs it afresh
-    /// (in the room before it, when there is enough) and sends it.
-    pub(crate) async fn exchange(
+    /// (in the room before it, when there is enough) and sends it; any status is an answer.
+    /// The job engine classifies it with [`classify`] and reads the results itself.
+    pub async fn exchange(
         &self,
         buffer: Vec<u8>,
         room: usize,
         signer: &Signer,
-    ) -> Result<RawAnswer, BulkError> {
-        let signed = signer.sign_body_in_room(None, buffer, room)?;
-        let authorization = HeaderValue::from_str(signed.authorization()).map_err(|_| {
-            BulkError::Encode("the access token cannot be sent in a header".to_owned())
-        })?;
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(self.endpoint.bulk_url().as_str())
-            .header(CONTENT_TYPE, "application/scim+json")
-            .body({
-                let (buffer, start) = signed.into_body_buffer();
-                Bytes::from(buffer).slice(start..)
-            })
-            .map_err(|e| BulkError::Encode(e.to_string()))?;
-        request.headers_mut().insert(AUTHORIZATION, authorization);
-        let sending = self.transport.send(request);
-        let response = match self.timeout {
-            Some(timeout) => tokio::time::timeout(timeout, sending)
-                .await
-                .unwrap_or(Err(TransportError::Timeout { after: timeout }))?,
-            None => sending.await?,
+    ) -> Result<Answer, ExchangeError> {
+        let call = Call {
+            method: Method::POST,
+            url: self.pipeline.endpoint().bulk_url().clone(),
+            body: CallBody::Json { buffer, room },
         };
-        let (parts, body) = response.into_parts();
-        Ok(RawAnswer {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        })
+        self.pipeline.exchange(call, signer).await
     }
 }
 
-/// Applies mAP's status semantics to an answer.
-pub(crate) fn interpret(answer: RawAnswer) -> Result<BulkAnswer, BulkError> {
-    match answer.status.as_u16() {
-        200 => serde_json::from_slice(&answer.body)
+/// What an attempt means for [`BulkClient::post`]: the verdict, with its document decoded.
+fn interpret(result: Result<Answer, ExchangeError>) -> Result<BulkAnswer, BulkError> {
+    let verdict = classify(&result);
+    let answer = result?;
+    match verdict {
+        Verdict::Processed => serde_json::from_slice(&answer.body)
             .map(BulkAnswer::Processed)
             .map_err(|e| decode_error(200, "BulkResponse", &e, &answer.body)),
-        400 => serde_json::from_slice(&answer.body)
+        Verdict::Refused {
+            status: Some(400), ..
+        } => serde_json::from_slice(&answer.body)
             .map(BulkAnswer::Refused)
             .map_err(|e| decode_error(400, "MapError", &e, &answer.body)),
-        status => Err(status_error(status, &answer)),
+        _ => Err(status_error(&answer)),
     }
 }
 
-pub(crate) fn status_error(status: u16, answer: &RawAnswer) -> BulkError {
+fn status_error(answer: &Answer) -> BulkError {
     let error = serde_json::from_slice::<MapError>(&answer.body)
         .ok()
         .filter(|e| e.detail.is_some() || e.status.is_some())
         .map(Box::new);
     BulkError::Status {
-        status,
+        status: answer.status.as_u16(),
         excerpt: if error.is_some() {
             String::new()
         } else {
@@ -257,27 +246,4 @@ fn decode_error(
         message: error.to_string(),
         excerpt: excerpt(body),
     }
-}
-
-/// The first 200 characters of a body, for messages.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(800)]);
-    let mut out: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 || body.len() > 800 {
-        out.push('…');
-    }
-    out
-}
-
-/// `Retry-After` as seconds or an HTTP date.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(
-        date.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
 }

@@ -1,0 +1,278 @@
+//! [`Driver`]: takes a job's planned requests in order and sees each through: what an earlier
+//! run settled is reported from the journal, references are resolved through the
+//! [`Ledger`], a request waits for [`Admission`] and for what it depends on, is sent by
+//! [`InFlight`], and its outcomes go to the [`Reporter`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use map_entities::BulkMethod;
+
+use super::admission::Admission;
+use super::in_flight::InFlight;
+use super::ledger::{Created, Ledger};
+use super::operation::{Operation, resource_key};
+use super::reporter::Reporter;
+use super::request::{Execution, RequestContext};
+use super::resend::{may_send_again_after_lost_answer, not_sent_again};
+use super::stop::JobStop;
+use crate::event::Event;
+use crate::journal::Restored;
+use crate::outcome::{Outcome, OutcomeKind, SkipReason, Summary};
+use crate::reference::references;
+use crate::validate::JobIndex;
+
+/// Sends a job's requests and settles every operation once.
+pub(crate) struct Driver {
+    pub(crate) index: JobIndex,
+    /// Whether an operation may hold a `bulkId:` reference. Not when the first pass found none
+    /// and the second pass reads texts checked to be the ones it validated.
+    pub(crate) may_refer: bool,
+    pub(crate) context: Arc<RequestContext>,
+    /// What referenced POSTs came to.
+    pub(crate) ledger: Ledger,
+    pub(crate) reporter: Reporter,
+    pub(crate) admission: Admission,
+    pub(crate) in_flight: InFlight,
+    pub(crate) error_budget: Option<u64>,
+    pub(crate) stopped: Option<JobStop>,
+    /// What an earlier run recorded in the journal.
+    pub(crate) restored: Restored,
+    /// Operations settled from the journal.
+    pub(crate) resumed: u64,
+}
+
+impl Driver {
+    /// Sends `batch` (operations as read, see [`Operation::read`]) as request `request`.
+    pub(crate) async fn launch(&mut self, request: u64, batch: Vec<Operation>) {
+        let mut staged = self.restore(batch);
+        if staged.is_empty() {
+            return;
+        }
+        let local_posts = self.find_references(&mut staged);
+        let keys: Vec<String> = staged.iter().filter_map(resource_key).collect();
+        self.wait_until_free(&staged, &local_posts, &keys).await;
+        let ready = match local_posts {
+            Some(local_posts) => self.resolve_or_skip(staged, |r| local_posts.contains(r)),
+            None if self.stopped.is_some() => self.resolve_or_skip(staged, |_| false),
+            // Nothing to resolve or skip: the usual case.
+            None => staged,
+        };
+        self.reporter.flush();
+        if ready.is_empty() {
+            return;
+        }
+        // Written ahead: if it cannot be, the request is not sent.
+        if let Err(error) = self
+            .reporter
+            .record_sending(request, ready.iter().map(|op| op.index))
+        {
+            self.stop_for_journal(&error);
+            self.skip_all(ready, &SkipReason::JournalUnwritable);
+            return;
+        }
+        let bulk_ids = ready
+            .iter()
+            .filter(|op| op.method == BulkMethod::Post)
+            .filter_map(|op| op.bulk_id.as_deref())
+            .filter(|b| self.index.is_referenced(b))
+            .map(str::to_owned)
+            .collect();
+        let context = self.context.clone();
+        self.in_flight
+            .start(context, request, ready, keys, bulk_ids);
+    }
+
+    /// Finds each operation's references (validation guarantees they are well-formed) and
+    /// returns the bulkIds POSTed in the same request, or `None` when nothing refers to any.
+    fn find_references(&self, staged: &mut [Operation]) -> Option<HashSet<String>> {
+        if !self.may_refer {
+            return None;
+        }
+        let mut any = false;
+        for op in staged.iter_mut() {
+            op.local_refs = references(&op.path, op.data.as_deref());
+            any |= !op.local_refs.is_empty();
+        }
+        any.then(|| {
+            staged
+                .iter()
+                .filter(|op| op.method == BulkMethod::Post)
+                .filter_map(|op| op.bulk_id.clone())
+                .collect()
+        })
+    }
+
+    /// Waits until every POST of another request that `staged` refers to has settled, no
+    /// request in flight changes the same resources, and admission lets one more go.
+    async fn wait_until_free(
+        &mut self,
+        staged: &[Operation],
+        local_posts: &Option<HashSet<String>>,
+        keys: &[String],
+    ) {
+        let is_local = |r: &String| local_posts.as_ref().is_some_and(|l| l.contains(r));
+        loop {
+            let waits_on_creator = staged
+                .iter()
+                .flat_map(|op| &op.local_refs)
+                .any(|r| !is_local(r) && self.in_flight.creates(r));
+            if !waits_on_creator
+                && !self.in_flight.touches(keys)
+                && self.admission.admits(self.in_flight.len())
+            {
+                return;
+            }
+            if !self.complete_one().await {
+                return;
+            }
+        }
+    }
+
+    /// The operations of `staged` that can be sent, their references to earlier requests'
+    /// POSTs replaced by the ids created; the others (all, once the job has stopped) settle as
+    /// skipped. `in_request` tells the bulkIds POSTed in the same request.
+    fn resolve_or_skip(
+        &mut self,
+        staged: Vec<Operation>,
+        in_request: impl Fn(&str) -> bool,
+    ) -> Vec<Operation> {
+        let mut ready = Vec::with_capacity(staged.len());
+        for mut op in staged {
+            let resolved = match &self.stopped {
+                Some(stop) => Err(stop.skip_reason()),
+                None => self.ledger.resolve(&mut op, &in_request),
+            };
+            match resolved {
+                Ok(()) => ready.push(op),
+                Err(reason) => self.skip(op, reason),
+            }
+        }
+        ready
+    }
+
+    /// Settles `op` as skipped for `reason`, and so whatever references it.
+    fn skip(&mut self, op: Operation, reason: SkipReason) {
+        if let (Some(bulk_id), BulkMethod::Post) = (&op.bulk_id, op.method) {
+            if self.index.is_referenced(bulk_id) {
+                self.ledger.record(bulk_id, Created::Skipped);
+            }
+        }
+        self.reporter
+            .settle(op.into_outcome(OutcomeKind::Skipped { reason }));
+    }
+
+    fn skip_all(&mut self, ops: Vec<Operation>, reason: &SkipReason) {
+        for op in ops {
+            self.skip(op, reason.clone());
+        }
+        self.reporter.flush();
+    }
+
+    /// Waits for one request in flight and settles its operations; false if none is in flight.
+    pub(crate) async fn complete_one(&mut self) -> bool {
+        let Some(execution) = self.in_flight.next().await else {
+            return false;
+        };
+        self.settle_request(execution);
+        true
+    }
+
+    fn settle_request(&mut self, execution: Execution) {
+        if self.stopped.is_none() {
+            self.stopped = execution.stop;
+        }
+        if let Err(error) = self.reporter.record_settled(execution.outcomes.iter()) {
+            self.stop_for_journal(&error);
+        }
+        let mut counts = Summary::default();
+        let mut outcomes = execution.outcomes;
+        for outcome in &mut outcomes {
+            counts.count(&outcome.kind);
+            self.remember_post(outcome);
+            self.reporter.settle_in_place(outcome);
+        }
+        drop(outcomes);
+        self.reporter.event(&Event::RequestSettled {
+            request: execution.request,
+            succeeded: counts.succeeded,
+            failed: counts.failed,
+            skipped: counts.skipped,
+            unknown: counts.unknown,
+        });
+        let failed = self.reporter.summary().failed;
+        if let (None, Some(budget)) = (&self.stopped, self.error_budget) {
+            if failed > budget {
+                self.stopped = Some(JobStop::ErrorBudget { failed, budget });
+            }
+        }
+        self.reporter.flush();
+    }
+
+    /// Settles the operations of `batch` that an earlier run recorded in the journal, and
+    /// those it left in flight that may not be sent again (`unknown`). Returns the rest, each
+    /// marked if an earlier run may have applied it.
+    fn restore(&mut self, batch: Vec<Operation>) -> Vec<Operation> {
+        if self.restored.settled.is_empty() && self.restored.interrupted.is_empty() {
+            // Nothing from an earlier run: the batch as it is, without moving it.
+            return batch;
+        }
+        let mut rest = Vec::with_capacity(batch.len());
+        for mut op in batch {
+            let index = op.index;
+            let earlier = self.restored.settled.take(index).unwrap_or_else(|error| {
+                // The journal says it settled: whatever it was, it is not sent again.
+                Some(op.outcome(OutcomeKind::Unknown {
+                    reason: format!(
+                        "an earlier run settled it, but its record could not be read back from the journal ({error}); not sent again"
+                    ),
+                }))
+            });
+            if let Some(outcome) = earlier {
+                self.resumed += 1;
+                self.remember_post(&outcome);
+                self.reporter.settle(outcome);
+            } else if !self.restored.interrupted.remove(&index) {
+                rest.push(op);
+            } else if may_send_again_after_lost_answer(op.method) {
+                op.after_ambiguous = true;
+                rest.push(op);
+            } else {
+                let reason = format!(
+                    "an earlier run sent it and was interrupted before the answer came; {}",
+                    not_sent_again(op.method)
+                );
+                self.settle_interrupted(op.into_outcome(OutcomeKind::Unknown { reason }));
+            }
+        }
+        self.reporter.flush();
+        rest
+    }
+
+    /// Settles, and journals, an operation an earlier run left in flight.
+    fn settle_interrupted(&mut self, outcome: Outcome) {
+        if let Err(error) = self.reporter.record_settled(std::iter::once(&outcome)) {
+            self.stop_for_journal(&error);
+        }
+        self.remember_post(&outcome);
+        self.reporter.settle(outcome);
+    }
+
+    fn stop_for_journal(&mut self, error: &std::io::Error) {
+        tracing::error!(%error, "the journal could not be written; stopping");
+        if self.stopped.is_none() {
+            self.stopped = Some(JobStop::Journal {
+                detail: error.to_string(),
+            });
+        }
+    }
+
+    /// Keeps what a settled POST came to, if any operation references it.
+    fn remember_post(&mut self, outcome: &Outcome) {
+        if let (Some(bulk_id), BulkMethod::Post) = (&outcome.bulk_id, outcome.method) {
+            if self.index.is_referenced(bulk_id) {
+                self.ledger.record(bulk_id, Created::of(&outcome.kind));
+            }
+        }
+    }
+}

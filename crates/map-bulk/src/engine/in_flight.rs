@@ -1,0 +1,136 @@
+//! [`InFlight`]: the requests being sent, what each of them holds (the resources it changes,
+//! the referenced bulkIds it POSTs), and their operations, so that each settles even if its
+//! task dies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::operation::Operation;
+use super::request::{Execution, RequestContext, execute};
+use crate::outcome::{Outcome, OutcomeKind};
+
+/// A request in flight, remembered so its operations settle even if its task dies.
+struct Active {
+    /// Its operations, each as it would settle if the task died.
+    operations: Vec<Outcome>,
+    bulk_ids: Vec<String>,
+    keys: Vec<String>,
+}
+
+/// The requests in flight.
+#[derive(Default)]
+pub(crate) struct InFlight {
+    tasks: JoinSet<Execution>,
+    active: HashMap<u64, Active>,
+    /// Which request each task sends.
+    requests: HashMap<tokio::task::Id, u64>,
+    /// Referenced bulkIds POSTed by requests in flight.
+    busy_bulk_ids: HashMap<String, u64>,
+    /// Resources changed by requests in flight.
+    busy_keys: HashMap<String, u64>,
+}
+
+impl InFlight {
+    /// How many requests are in flight.
+    pub(crate) fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether a request in flight POSTs `bulk_id`.
+    pub(crate) fn creates(&self, bulk_id: &str) -> bool {
+        self.busy_bulk_ids.contains_key(bulk_id)
+    }
+
+    /// Whether a request in flight changes any of `keys`.
+    pub(crate) fn touches(&self, keys: &[String]) -> bool {
+        keys.iter().any(|k| self.busy_keys.contains_key(k))
+    }
+
+    /// Starts sending `ops` as request `request`, which changes the resources `keys` and POSTs
+    /// the referenced `bulk_ids`.
+    pub(crate) fn start(
+        &mut self,
+        context: Arc<RequestContext>,
+        request: u64,
+        ops: Vec<Operation>,
+        keys: Vec<String>,
+        bulk_ids: Vec<String>,
+    ) {
+        for bulk_id in &bulk_ids {
+            self.busy_bulk_ids.insert(bulk_id.clone(), request);
+        }
+        for key in &keys {
+            self.busy_keys.insert(key.clone(), request);
+        }
+        let operations = ops
+            .iter()
+            .map(|op| {
+                op.outcome(OutcomeKind::Unknown {
+                    reason: String::new(),
+                })
+            })
+            .collect();
+        let active = Active {
+            operations,
+            bulk_ids,
+            keys,
+        };
+        self.active.insert(request, active);
+        let span = tracing::info_span!("bulk_request", request, operations = ops.len());
+        let task = self
+            .tasks
+            .spawn(execute(context, request, ops).instrument(span));
+        self.requests.insert(task.id(), request);
+    }
+
+    /// Waits for the next request to settle; `None` if none is in flight. A request whose
+    /// task died settles its operations as unknown: they may have been sent.
+    pub(crate) async fn next(&mut self) -> Option<Execution> {
+        let execution = match self.tasks.join_next_with_id().await? {
+            Ok((task, execution)) => {
+                self.requests.remove(&task);
+                execution
+            }
+            Err(error) => {
+                let request = self.requests.remove(&error.id()).unwrap_or(0);
+                let reason = format!("the request's task ended abnormally: {error}");
+                let outcomes = self.active.get_mut(&request).map(|active| {
+                    std::mem::take(&mut active.operations)
+                        .into_iter()
+                        .map(|mut outcome| {
+                            outcome.kind = OutcomeKind::Unknown {
+                                reason: reason.clone(),
+                            };
+                            outcome
+                        })
+                        .collect()
+                });
+                Execution {
+                    request,
+                    outcomes: outcomes.unwrap_or_default(),
+                    stop: None,
+                }
+            }
+        };
+        self.release(execution.request);
+        Some(execution)
+    }
+
+    /// Frees what `request` held.
+    fn release(&mut self, request: u64) {
+        let Some(active) = self.active.remove(&request) else {
+            return;
+        };
+        for bulk_id in active.bulk_ids {
+            self.busy_bulk_ids.remove(&bulk_id);
+        }
+        for key in active.keys {
+            if self.busy_keys.get(&key) == Some(&request) {
+                self.busy_keys.remove(&key);
+            }
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! One planned request, from its first attempt until every operation in it has settled: each
+//! attempt goes through the client pipeline, [`classify`] says what came back, the retry
+//! strategy says whether and when to try again, [`resend`](super::resend) says which
+//! operations may go with it, and a 413 splits the request in two.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use map_auth::{REQUEST_OBJECT_ROOM, Signer};
+use map_client::{
+    Answer, Attempt, BulkClient, ExchangeError, GiveUp, RetryDecision, RetryStrategy, Verdict,
+    classify,
+};
+use map_entities::{BulkMethod, MapError};
+use tokio::time::Instant;
+
+use super::ledger::{Created, Ledger};
+use super::operation::Operation;
+use super::resend::{may_send_again, not_sent_again};
+use super::stop::JobStop;
+use crate::correlate::{Correlation, LeanResponse, SentOperation};
+use crate::encode::BodyWriter;
+use crate::event::{Event, EventHandler};
+use crate::outcome::{Outcome, OutcomeKind, SkipReason};
+
+/// What the requests of one job share.
+pub(crate) struct RequestContext {
+    pub(crate) client: BulkClient,
+    pub(crate) signer: Arc<Signer>,
+    pub(crate) retry: Arc<dyn RetryStrategy>,
+    pub(crate) fail_on_errors: Option<u64>,
+    pub(crate) events: EventHandler,
+    /// Attempts sent.
+    pub(crate) requests_sent: AtomicU64,
+    /// Attempts that got an HTTP answer, whatever its status.
+    pub(crate) answered: AtomicU64,
+}
+
+/// How a planned request settled.
+pub(crate) struct Execution {
+    pub(crate) request: u64,
+    /// One per operation sent.
+    pub(crate) outcomes: Vec<Outcome>,
+    /// Why the job should stop, if this request says it should.
+    pub(crate) stop: Option<JobStop>,
+}
+
+type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The outcomes of a request (or of one half of it) and why the job should stop, if it should.
+type Settled = (Vec<Outcome>, Option<JobStop>);
+
+/// Sends `ops` as planned request `request` until every one of them has settled.
+pub(crate) async fn execute(
+    context: Arc<RequestContext>,
+    request: u64,
+    ops: Vec<Operation>,
+) -> Execution {
+    let (outcomes, stop) = send(context, request, ops, Instant::now()).await;
+    Execution {
+        request,
+        outcomes,
+        stop,
+    }
+}
+
+/// Sends `ops` as one request, retrying what may be retried and splitting it on 413.
+/// `started` is when the planned request's first attempt started (a split half goes on
+/// counting from there).
+fn send(
+    context: Arc<RequestContext>,
+    request: u64,
+    mut ops: Vec<Operation>,
+    started: Instant,
+) -> Boxed<Settled> {
+    Box::pin(async move {
+        let mut outcomes = Vec::with_capacity(ops.len());
+        let mut number = 0u32;
+        loop {
+            number += 1;
+            let result = context.attempt(request, number, &ops).await;
+            let attempt = Attempt {
+                number,
+                elapsed: started.elapsed(),
+            };
+            let verdict = match classify(&result) {
+                Verdict::Processed => match read_results(&result, &ops, context.fail_on_errors) {
+                    Ok(kinds) => {
+                        context.retry.settled(attempt);
+                        outcomes.extend(
+                            ops.into_iter()
+                                .zip(kinds)
+                                .map(|(op, kind)| op.into_outcome(kind)),
+                        );
+                        return (outcomes, None);
+                    }
+                    Err(cause) => Verdict::MayHaveBeenApplied { cause },
+                },
+                verdict => verdict,
+            };
+            match &verdict {
+                Verdict::Refused {
+                    status,
+                    error,
+                    detail,
+                } => {
+                    context.retry.settled(attempt);
+                    outcomes.extend(refused(&ops, *status, error, detail));
+                    return (outcomes, None);
+                }
+                Verdict::CredentialsRefused { status, detail } => {
+                    tracing::warn!(status, "credentials refused");
+                    let stop = JobStop::Authentication {
+                        status: *status,
+                        detail: detail.clone(),
+                    };
+                    outcomes.extend(skipped(&ops, &stop.skip_reason()));
+                    return (outcomes, Some(stop));
+                }
+                Verdict::TooLarge { error, detail } => {
+                    let (rest, stop) = split(&context, request, ops, started, error, detail).await;
+                    outcomes.extend(rest);
+                    return (outcomes, stop);
+                }
+                Verdict::MayHaveBeenApplied { cause } => {
+                    ops = hold_back_what_may_have_been_applied(ops, &verdict, cause, &mut outcomes);
+                    if ops.is_empty() {
+                        return (outcomes, None);
+                    }
+                }
+                _ => {}
+            }
+            match context.retry.retry(&verdict, attempt) {
+                RetryDecision::After(delay) => context.wait(request, number, delay, &verdict).await,
+                RetryDecision::GiveUp(give_up) => {
+                    let stop = give_up_on(&ops, &verdict, give_up, &mut outcomes);
+                    return (outcomes, stop);
+                }
+            }
+        }
+    })
+}
+
+impl RequestContext {
+    /// Sends attempt `number` of `ops` and counts it.
+    async fn attempt(
+        &self,
+        request: u64,
+        number: u32,
+        ops: &[Operation],
+    ) -> Result<Answer, ExchangeError> {
+        let size = ops.iter().map(Operation::encoded_size_bound).sum();
+        let mut writer = BodyWriter::new(REQUEST_OBJECT_ROOM, size);
+        for op in ops {
+            writer.push(&op.parts());
+        }
+        let body = writer.finish(self.fail_on_errors);
+        let bytes = body.len() - REQUEST_OBJECT_ROOM;
+        (self.events)(&Event::RequestSent {
+            request,
+            attempt: number,
+            operations: ops.len(),
+            bytes,
+        });
+        self.requests_sent.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(attempt = number, bytes, "sending");
+        let result = self
+            .client
+            .exchange(body, REQUEST_OBJECT_ROOM, &self.signer)
+            .await;
+        if result.is_ok() {
+            self.answered.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Reports the retry after attempt `number` and waits `delay` for it.
+    async fn wait(&self, request: u64, number: u32, delay: std::time::Duration, verdict: &Verdict) {
+        let cause = cause(verdict);
+        tracing::info!(attempt = number, ?delay, cause, "retrying");
+        (self.events)(&Event::RetryScheduled {
+            request,
+            attempt: number + 1,
+            delay,
+            cause,
+        });
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// The results of a processed attempt, one per operation in `ops`; or why they could not be
+/// read (then it may have been applied).
+fn read_results(
+    result: &Result<Answer, ExchangeError>,
+    ops: &[Operation],
+    fail_on_errors: Option<u64>,
+) -> Result<Vec<OutcomeKind>, String> {
+    let Ok(answer) = result else {
+        return Err("no answer".to_owned());
+    };
+    // One vectorised UTF-8 check, then serde_json borrows strings without re-checking.
+    let response = crate::scan::utf8(&answer.body)
+        .map_err(|e| e.to_string())
+        .and_then(|text| LeanResponse::read(text, ops.len()).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            format!(
+                "the 200 answer could not be read ({e}); it starts {:?}",
+                answer.excerpt()
+            )
+        })?;
+    let sent: Vec<SentOperation<'_>> = ops.iter().map(Operation::sent).collect();
+    let correlation = Correlation::new(&sent, response, fail_on_errors);
+    Ok(sent
+        .iter()
+        .enumerate()
+        .map(|(position, op)| correlation.outcome(position, op))
+        .collect())
+}
+
+/// Every operation of a request the server refused whole.
+fn refused<'a>(
+    ops: &'a [Operation],
+    status: Option<u16>,
+    error: &'a Option<MapError>,
+    detail: &str,
+) -> impl Iterator<Item = Outcome> + 'a {
+    let message = match status {
+        Some(400) => format!("the whole request was refused: {detail}"),
+        _ => detail.to_owned(),
+    };
+    ops.iter().map(move |op| {
+        op.outcome(OutcomeKind::Failed {
+            status,
+            error: error.clone(),
+            message: message.clone(),
+        })
+    })
+}
+
+fn skipped<'a>(ops: &'a [Operation], reason: &'a SkipReason) -> impl Iterator<Item = Outcome> + 'a {
+    ops.iter().map(|op| {
+        op.outcome(OutcomeKind::Skipped {
+            reason: reason.clone(),
+        })
+    })
+}
+
+/// After an attempt that may have been applied: settles as unknown what may not be sent again
+/// (and skips what references it), and returns the rest, marked as sent once already.
+fn hold_back_what_may_have_been_applied(
+    ops: Vec<Operation>,
+    verdict: &Verdict,
+    cause: &str,
+    outcomes: &mut Vec<Outcome>,
+) -> Vec<Operation> {
+    let mut held_back = Ledger::default();
+    let mut rest = Vec::with_capacity(ops.len());
+    for mut op in ops {
+        if !may_send_again(op.method, verdict) {
+            let reason = format!("{cause}; {}", not_sent_again(op.method));
+            let outcome = op.into_outcome(OutcomeKind::Unknown { reason });
+            held_back.record_outcome(&outcome);
+            outcomes.push(outcome);
+        } else if let Err(reason) = held_back.resolve(&mut op, |_| true) {
+            outcomes.push(op.into_outcome(OutcomeKind::Skipped { reason }));
+        } else {
+            op.after_ambiguous = true;
+            rest.push(op);
+        }
+    }
+    rest
+}
+
+/// Settles what is left of a request the retry strategy gave up on; a server that could not be
+/// reached stops the job.
+fn give_up_on(
+    ops: &[Operation],
+    verdict: &Verdict,
+    give_up: GiveUp,
+    outcomes: &mut Vec<Outcome>,
+) -> Option<JobStop> {
+    let detail = format!("{}; {give_up}", cause(verdict));
+    match verdict {
+        Verdict::Unreachable { .. } => {
+            outcomes.extend(skipped(ops, &SkipReason::ServerUnreachable));
+            Some(JobStop::Unreachable { detail })
+        }
+        Verdict::NotProcessed { .. } => {
+            outcomes.extend(skipped(ops, &SkipReason::NotProcessed { detail }));
+            None
+        }
+        _ => {
+            outcomes.extend(ops.iter().map(|op| {
+                op.outcome(OutcomeKind::Unknown {
+                    reason: detail.clone(),
+                })
+            }));
+            None
+        }
+    }
+}
+
+/// What `verdict` says happened, for messages.
+fn cause(verdict: &Verdict) -> &str {
+    match verdict {
+        Verdict::NotProcessed { cause, .. }
+        | Verdict::Unreachable { cause }
+        | Verdict::MayHaveBeenApplied { cause } => cause,
+        Verdict::Refused { detail, .. }
+        | Verdict::CredentialsRefused { detail, .. }
+        | Verdict::TooLarge { detail, .. } => detail,
+        _ => "processed",
+    }
+}
+
+/// A request the server found too large: sent again as two halves, the second after the
+/// first has settled (with the ids it created), or skipped if the first stopped the job.
+async fn split(
+    context: &Arc<RequestContext>,
+    request: u64,
+    mut ops: Vec<Operation>,
+    started: Instant,
+    error: &Option<MapError>,
+    detail: &str,
+) -> Settled {
+    let Some(middle) = split_point(&ops) else {
+        let outcomes = ops.iter().map(|op| {
+            op.outcome(OutcomeKind::Failed {
+                status: Some(413),
+                error: error.clone(),
+                message: format!("too large for the server even alone: {detail}"),
+            })
+        });
+        return (outcomes.collect(), None);
+    };
+    let second = ops.split_off(middle);
+    let (mut outcomes, stop) = send(context.clone(), request, ops, started).await;
+    if let Some(stop) = stop {
+        // The second half was never sent: skipped for why the job stopped.
+        outcomes.extend(skipped(&second, &stop.skip_reason()));
+        return (outcomes, Some(stop));
+    }
+    let mut first = Ledger::default();
+    for outcome in &outcomes {
+        first.record_outcome(outcome);
+    }
+    let mut ready = Vec::with_capacity(second.len());
+    for mut op in second {
+        match first.resolve(&mut op, |_| true) {
+            Ok(()) => ready.push(op),
+            Err(reason) => {
+                if let (Some(bulk_id), BulkMethod::Post) = (&op.bulk_id, op.method) {
+                    first.record(bulk_id, Created::Skipped);
+                }
+                outcomes.push(op.into_outcome(OutcomeKind::Skipped { reason }));
+            }
+        }
+    }
+    if ready.is_empty() {
+        return (outcomes, None);
+    }
+    let (rest, stop) = send(context.clone(), request, ready, started).await;
+    outcomes.extend(rest);
+    (outcomes, stop)
+}
+
+/// Where to split a request the server found too large: as near the middle as possible
+/// without separating an operation from a POST it references later in the request.
+fn split_point(ops: &[Operation]) -> Option<usize> {
+    if ops.len() < 2 {
+        return None;
+    }
+    let position: std::collections::HashMap<&str, usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.method == BulkMethod::Post)
+        .filter_map(|(i, op)| Some((op.bulk_id.as_deref()?, i)))
+        .collect();
+    let valid = |middle: usize| {
+        ops[..middle].iter().all(|op| {
+            op.local_refs
+                .iter()
+                .all(|r| position.get(r.as_str()).is_none_or(|&p| p < middle))
+        })
+    };
+    let half = ops.len() / 2;
+    (0..ops.len())
+        .flat_map(|d| [half + d, half.wrapping_sub(d)])
+        .find(|&m| m > 0 && m < ops.len() && valid(m))
+}

@@ -1,0 +1,53 @@
+//! The mAP Core API V2 request pipeline, and the clients on it.
+//!
+//! Every call to mAP Core goes the same way, one piece per step:
+//!
+//! 1. [`Endpoint`]: where the API is (https, or http to loopback).
+//! 2. [`Pipeline`]: builds the request, signs this attempt (map-auth knows where the signature
+//!    travels for each method), sends it through a [`map_transport::Transport`] within the
+//!    attempt timeout, and reads the whole answer.
+//! 3. [`classify()`]: one pure function from what came back to a [`Verdict`]: processed,
+//!    refused, credentials refused, too large, not processed (safe to send again), or may have
+//!    been applied.
+//! 4. [`RetryStrategy`]: given the verdict and the attempt, give up or try again after a
+//!    delay. [`StandardRetry`] is exponential backoff with jitter, `Retry-After`, and a
+//!    [`RetryBudget`] shared by all requests of a job.
+//!
+//! [`BulkClient`] is the seed's client on that pipeline: one signed `POST /api/v2/Bulk`, 200 →
+//! results, 400 → a [`map_entities::MapError`] as a value, anything else an error. The job
+//! engine (`map-bulk`) drives the same pipeline, classifier and strategy for whole jobs.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use map_auth::Credentials;
+//! use map_client::{BulkAnswer, BulkClient, Endpoint};
+//! use map_entities::BulkOperation;
+//! use map_transport::{ReqwestTransport, TransportConfig};
+//! use serde_json::json;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = Arc::new(ReqwestTransport::new(TransportConfig::default())?);
+//! let client = BulkClient::new(Endpoint::new("https://cg.gakunin.jp")?, transport);
+//! let operations = vec![BulkOperation::post("/Users", "u1", json!({"userName": "alice"}))];
+//! match client.post(&operations, &Credentials::new("token", "secret")).await? {
+//!     BulkAnswer::Processed(response) => println!("{} results", response.operations.len()),
+//!     BulkAnswer::Refused(error) => println!("refused: {:?}", error.detail),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod bulk;
+mod classify;
+mod endpoint;
+mod pipeline;
+mod retry;
+
+pub use bulk::{BulkAnswer, BulkClient, BulkError};
+pub use classify::{Verdict, classify, retry_after};
+pub use endpoint::{Endpoint, EndpointError};
+pub use pipeline::{Answer, Call, CallBody, DEFAULT_ATTEMPT_TIMEOUT, ExchangeError, Pipeline};
+pub use retry::{
+    Attempt, GiveUp, RandomSource, RetryBudget, RetryDecision, RetryPolicy, RetryStrategy,
+    StandardRetry,
+};
