@@ -116,6 +116,10 @@ pub fn classify(result: &Result<Answer, ExchangeError>) -> Verdict {
         }
     };
     let status = answer.status.as_u16();
+    if status == 200 {
+        // The body is the caller's to read (it may be large): not parsed here.
+        return Verdict::Processed;
+    }
     let error = serde_json::from_slice::<MapError>(&answer.body).ok();
     let detail = match error.as_ref().and_then(|e| e.detail.clone()) {
         Some(detail) => detail,
@@ -124,7 +128,6 @@ pub fn classify(result: &Result<Answer, ExchangeError>) -> Verdict {
             .to_owned(),
     };
     match status {
-        200 => Verdict::Processed,
         401 | 403 => Verdict::CredentialsRefused { status, detail },
         413 => Verdict::TooLarge { error, detail },
         429 | 503 => Verdict::NotProcessed {

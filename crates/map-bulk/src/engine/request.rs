@@ -392,3 +392,249 @@ fn split_point(ops: &[Operation]) -> Option<usize> {
         .flat_map(|d| [half + d, half.wrapping_sub(d)])
         .find(|&m| m > 0 && m < ops.len() && valid(m))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Mutex;
+
+    use bytes::Bytes;
+    use map_auth::Credentials;
+    use map_client::{Endpoint, RetryPolicy, StandardRetry};
+    use map_transport::{TransportError, transport_fn};
+
+    use super::*;
+    use crate::event::ignore_events;
+
+    type Script = Arc<Mutex<Vec<Result<(u16, String), TransportError>>>>;
+
+    /// A context whose transport answers with `script`, one entry per attempt, and keeps the
+    /// bodies sent in `sent`; retries are immediate, at most `attempts`.
+    fn context(
+        script: Vec<Result<(u16, String), TransportError>>,
+        attempts: u32,
+    ) -> (Arc<RequestContext>, Arc<Mutex<Vec<String>>>) {
+        let script: Script = Arc::new(Mutex::new(script.into_iter().rev().collect()));
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let log = sent.clone();
+        let transport = transport_fn(move |request: http::Request<Bytes>| {
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(request.body()).into_owned());
+            let next = script.lock().unwrap().pop().unwrap();
+            async move {
+                let (status, body) = next?;
+                let mut response = http::Response::new(Bytes::from(body));
+                *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                Ok(response)
+            }
+        });
+        let client = BulkClient::new(
+            Endpoint::new("https://map.example").unwrap(),
+            Arc::new(transport),
+        );
+        let signer = Arc::new(client.signer(&Credentials::new("token", "secret")));
+        let retry = StandardRetry::new(RetryPolicy::immediate(attempts)).with_budget(None);
+        let context = RequestContext {
+            client,
+            signer,
+            retry: Arc::new(retry),
+            fail_on_errors: None,
+            events: ignore_events(),
+            requests_sent: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
+        };
+        (Arc::new(context), sent)
+    }
+
+    fn op(
+        index: u64,
+        method: BulkMethod,
+        bulk_id: Option<&str>,
+        path: &str,
+        refs: &[&str],
+    ) -> Operation {
+        Operation {
+            index,
+            method,
+            bulk_id: bulk_id.map(str::to_owned),
+            path: path.to_owned(),
+            version: None,
+            data: Some(r#"{"userName":"x"}"#.to_owned()),
+            local_refs: refs.iter().map(|r| (*r).to_owned()).collect(),
+            after_ambiguous: false,
+        }
+    }
+
+    fn results(results: &[(&str, &str)]) -> String {
+        let operations: Vec<_> = results
+            .iter()
+            .map(|(method, location)| {
+                serde_json::json!({"method": method, "status": "200", "location": location})
+            })
+            .collect();
+        serde_json::json!({"schemas": [map_entities::BULK_RESPONSE_SCHEMA], "Operations": operations})
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_holds_back_posts_and_their_dependents_and_resends_the_rest() {
+        let (context, sent) = context(
+            vec![
+                Ok((502, "bad gateway".into())),
+                Ok((
+                    200,
+                    results(&[("PUT", "https://map.example/api/v2/Users/x")]),
+                )),
+            ],
+            3,
+        );
+        let ops = vec![
+            op(0, BulkMethod::Post, Some("u1"), "/Users", &[]),
+            op(1, BulkMethod::Patch, None, "/Groups/g", &["u1"]),
+            op(2, BulkMethod::Put, None, "/Users/x", &[]),
+        ];
+        let execution = execute(context, 7, ops).await;
+        assert!(execution.stop.is_none());
+        let kinds: Vec<_> = execution
+            .outcomes
+            .iter()
+            .map(|o| (o.index, o.kind.clone()))
+            .collect();
+        assert!(
+            matches!(&kinds[0], (0, OutcomeKind::Unknown { reason })
+                if reason.starts_with("502") && reason.ends_with("a POST is not sent again when it may have been applied")),
+            "{kinds:?}"
+        );
+        assert_eq!(
+            kinds[1],
+            (
+                1,
+                OutcomeKind::Skipped {
+                    reason: SkipReason::DependencyUnknown {
+                        bulk_id: "u1".into()
+                    }
+                }
+            )
+        );
+        assert!(
+            matches!(&kinds[2], (2, OutcomeKind::Succeeded { status: 200, .. })),
+            "{kinds:?}"
+        );
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent.len(), 2);
+        assert!(
+            sent[1].contains("/Users/x") && !sent[1].contains("\"POST\""),
+            "{}",
+            sent[1]
+        );
+    }
+
+    #[tokio::test]
+    async fn what_was_not_processed_until_the_strategy_gave_up_is_skipped_saying_why() {
+        let busy = || Ok((503, r#"{"detail":"busy"}"#.to_owned()));
+        let (context, sent) = context(vec![busy(), busy()], 2);
+        let execution = execute(
+            context,
+            1,
+            vec![op(0, BulkMethod::Post, None, "/Users", &[])],
+        )
+        .await;
+        assert!(execution.stop.is_none());
+        assert_eq!(
+            execution.outcomes[0].kind,
+            OutcomeKind::Skipped {
+                reason: SkipReason::NotProcessed {
+                    detail: "503 Service Unavailable (busy); gave up after 2 attempts".into()
+                }
+            }
+        );
+        assert_eq!(sent.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_cannot_be_reached_stops_the_job() {
+        let refused = || {
+            Err(TransportError::Connect {
+                message: "refused".into(),
+            })
+        };
+        let (context, _) = context(vec![refused(), refused()], 2);
+        let execution = execute(
+            context,
+            1,
+            vec![op(0, BulkMethod::Delete, None, "/Groups/g", &[])],
+        )
+        .await;
+        assert_eq!(
+            execution.outcomes[0].kind,
+            OutcomeKind::Skipped {
+                reason: SkipReason::ServerUnreachable
+            }
+        );
+        assert!(
+            matches!(&execution.stop, Some(JobStop::Unreachable { detail }) if detail.contains("refused; gave up after 2 attempts")),
+            "{:?}",
+            execution.stop
+        );
+    }
+
+    #[tokio::test]
+    async fn a_413_splits_the_request_and_the_second_half_gets_the_ids_the_first_created() {
+        let (context, sent) = context(
+            vec![
+                Ok((413, r#"{"detail":"too big"}"#.into())),
+                Ok((
+                    200,
+                    serde_json::json!({
+                        "schemas": [map_entities::BULK_RESPONSE_SCHEMA],
+                        "Operations": [{"method": "POST", "bulkId": "u1", "status": "201",
+                                        "location": "https://map.example/api/v2/Users/new-1"}]
+                    })
+                    .to_string(),
+                )),
+                Ok((
+                    200,
+                    results(&[("PATCH", "https://map.example/api/v2/Groups/g")]),
+                )),
+            ],
+            1,
+        );
+        let mut patch = op(1, BulkMethod::Patch, None, "/Groups/g", &["u1"]);
+        patch.data = Some(r#"{"value":"bulkId:u1"}"#.into());
+        let ops = vec![op(0, BulkMethod::Post, Some("u1"), "/Users", &[]), patch];
+        let execution = execute(context, 1, ops).await;
+        assert!(
+            execution
+                .outcomes
+                .iter()
+                .all(|o| matches!(o.kind, OutcomeKind::Succeeded { .. }))
+        );
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent.len(), 3, "the whole request, then each half");
+        assert!(
+            sent[2].contains(r#""value":"new-1""#) && !sent[2].contains("bulkId:u1"),
+            "{}",
+            sent[2]
+        );
+    }
+
+    #[test]
+    fn a_split_never_separates_an_operation_from_a_post_it_references_later() {
+        let ops = vec![
+            op(0, BulkMethod::Put, None, "/Users/a", &[]),
+            op(1, BulkMethod::Patch, None, "/Groups/g", &["late"]),
+            op(2, BulkMethod::Put, None, "/Users/b", &[]),
+            op(3, BulkMethod::Post, Some("late"), "/Users", &[]),
+        ];
+        // The middle (2) would put #1 before the POST it references: the nearest valid split
+        // is just before #1.
+        assert_eq!(split_point(&ops), Some(1));
+        assert_eq!(
+            split_point(&ops[..1]),
+            None,
+            "one operation cannot be split"
+        );
+    }
+}
