@@ -85,7 +85,7 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
             }
         },
     };
-    let transport = match transport(args.transport, Duration::from_secs(args.timeout)) {
+    let transport = match transport(args.transport) {
         Ok(transport) => transport,
         Err(error) => return Exit::failure(error),
     };
@@ -96,7 +96,9 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         concurrency: args.concurrency as usize,
         retry: RetryPolicy::default(),
     };
-    let engine = Engine::new(BulkClient::new(endpoint, transport), &credentials, config);
+    let client =
+        BulkClient::new(endpoint, transport).with_timeout(Duration::from_secs(args.timeout));
+    let engine = Engine::new(client, &credentials, config);
     run_job(&engine, &mut reader, journal, Renderer::new(args.output)).await
 }
 
@@ -233,11 +235,8 @@ fn credentials_from_env() -> Result<Credentials, String> {
     }
 }
 
-pub(crate) fn transport(
-    kind: TransportKind,
-    timeout: Duration,
-) -> Result<Arc<dyn Transport>, String> {
-    let config = TransportConfig::default().with_timeout(timeout);
+pub(crate) fn transport(kind: TransportKind) -> Result<Arc<dyn Transport>, String> {
+    let config = TransportConfig::default();
     Ok(match kind {
         TransportKind::Reqwest => {
             Arc::new(ReqwestTransport::new(config).map_err(|e| e.to_string())?)

@@ -66,7 +66,7 @@ pub(crate) async fn run(args: DemoArgs) -> Exit {
         Ok(endpoint) => endpoint,
         Err(error) => return Exit::failure(error.to_string()),
     };
-    let transport = match transport(TransportKind::Reqwest, std::time::Duration::from_secs(30)) {
+    let transport = match transport(TransportKind::Reqwest) {
         Ok(transport) => transport,
         Err(error) => return Exit::failure(error),
     };

@@ -1,4 +1,6 @@
-//! [`TransportConfig`]: timeouts, the response cap and the user agent, shared by all backends.
+//! [`TransportConfig`]: connecting, pooling, the response cap and the user agent, shared by all
+//! backends. How long an attempt may take is not here: the client pipeline bounds every attempt
+//! once, whatever the transport (`map_client::Pipeline::with_attempt_timeout`).
 
 use std::time::Duration;
 
@@ -18,14 +20,12 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// use map_transport::TransportConfig;
 ///
 /// let config = TransportConfig::default()
-///     .with_timeout(Duration::from_secs(60))
+///     .with_connect_timeout(Duration::from_secs(5))
 ///     .with_max_response_bytes(8 << 20);
-/// assert_eq!(config.connect_timeout, Duration::from_secs(10));
+/// assert_eq!(config.pool_max_idle_per_host, 32);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportConfig {
-    /// The whole exchange, from connecting to the last byte of the body. Default 30 s.
-    pub timeout: Duration,
     /// Establishing a connection (TCP and TLS). Default 10 s.
     pub connect_timeout: Duration,
     /// A response body larger than this is refused with [`crate::TransportError::BodyTooLarge`].
@@ -42,7 +42,6 @@ pub struct TransportConfig {
 impl Default for TransportConfig {
     fn default() -> Self {
         TransportConfig {
-            timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             user_agent: USER_AGENT.to_owned(),
@@ -53,12 +52,6 @@ impl Default for TransportConfig {
 }
 
 impl TransportConfig {
-    /// Sets [`TransportConfig::timeout`].
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
     /// Sets [`TransportConfig::connect_timeout`].
     pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> Self {
         self.connect_timeout = connect_timeout;

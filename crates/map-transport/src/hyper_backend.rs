@@ -94,10 +94,7 @@ impl HyperTransport {
 #[async_trait]
 impl Transport for HyperTransport {
     async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
-        let timeout = self.config.timeout;
-        tokio::time::timeout(timeout, self.exchange(request))
-            .await
-            .unwrap_or(Err(TransportError::Timeout { after: timeout }))
+        self.exchange(request).await
     }
 }
 

@@ -96,10 +96,7 @@ impl ReqwestTransport {
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
-        let timeout = self.config.timeout;
-        tokio::time::timeout(timeout, self.exchange(request))
-            .await
-            .unwrap_or(Err(TransportError::Timeout { after: timeout }))
+        self.exchange(request).await
     }
 }
 

@@ -7,7 +7,6 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use map_transport::{Delivery, Transport, TransportConfig, TransportError, USER_AGENT};
@@ -162,33 +161,6 @@ async fn refused_connections_were_not_sent(make: MakeTransport) {
         .unwrap_err();
     assert!(matches!(error, TransportError::Connect { .. }), "{error:?}");
     assert_eq!(error.delivery(), Delivery::NotSent);
-}
-
-async fn a_silent_server_times_out_as_may_have_been_applied(make: MakeTransport) {
-    let server = TestServer::start().await;
-    let transport = make(TransportConfig::default().with_timeout(Duration::from_millis(300)));
-    let error = transport
-        .send(request("POST", &server.url("/hang"), "{}"))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, TransportError::Timeout { .. }), "{error:?}");
-    assert_eq!(error.delivery(), Delivery::MayHaveBeenApplied);
-    assert_eq!(
-        server.requests().len(),
-        1,
-        "the request did reach the server"
-    );
-}
-
-async fn a_dripping_server_cannot_hold_past_the_timeout(make: MakeTransport) {
-    let server = TestServer::start().await;
-    let transport = make(TransportConfig::default().with_timeout(Duration::from_millis(300)));
-    let error = transport
-        .send(request("POST", &server.url("/drip"), "{}"))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, TransportError::Timeout { .. }), "{error:?}");
-    assert_eq!(error.delivery(), Delivery::MayHaveBeenApplied);
 }
 
 async fn closing_after_the_request_may_have_been_applied(make: MakeTransport) {
@@ -348,14 +320,6 @@ macro_rules! conformance_suite {
             #[tokio::test]
             async fn refused_connections_were_not_sent() {
                 super::refused_connections_were_not_sent(MAKE).await;
-            }
-            #[tokio::test]
-            async fn a_silent_server_times_out_as_may_have_been_applied() {
-                super::a_silent_server_times_out_as_may_have_been_applied(MAKE).await;
-            }
-            #[tokio::test]
-            async fn a_dripping_server_cannot_hold_past_the_timeout() {
-                super::a_dripping_server_cannot_hold_past_the_timeout(MAKE).await;
             }
             #[tokio::test]
             async fn closing_after_the_request_may_have_been_applied() {

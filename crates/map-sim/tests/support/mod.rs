@@ -24,7 +24,7 @@ impl Client {
     }
 
     pub fn with_signer(sim: &Simulator, signer: Signer) -> Client {
-        let config = TransportConfig::default().with_timeout(Duration::from_secs(10));
+        let config = TransportConfig::default();
         Client {
             transport: HyperTransport::new(config).unwrap(),
             signer,
@@ -52,7 +52,10 @@ impl Client {
             .header("content-type", "application/scim+json")
             .body(Bytes::from(signed.into_body()))
             .unwrap();
-        self.transport.send(request).await
+        let timeout = Duration::from_secs(10);
+        tokio::time::timeout(timeout, self.transport.send(request))
+            .await
+            .unwrap_or(Err(TransportError::Timeout { after: timeout }))
     }
 
     pub async fn bulk_raw(&self, body: Value) -> Result<http::Response<Bytes>, TransportError> {
