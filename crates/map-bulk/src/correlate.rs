@@ -9,7 +9,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use crate::outcome::{OutcomeKind, SkipReason};
+use crate::outcome::{OutcomeKind, SkipReason, UnknownReason};
 use crate::scan::scan_response;
 
 /// The parts of a BulkResponse the engine needs, borrowed from the body.
@@ -197,16 +197,14 @@ impl<'a> Correlation<'a> {
             },
             None => OutcomeKind::Unknown {
                 reason: if self.mismatched > 0 {
-                    format!(
-                        "the response's results did not match the operations sent ({} unmatched)",
-                        self.mismatched
-                    )
+                    UnknownReason::ResultsMismatched {
+                        unmatched: self.mismatched,
+                    }
                 } else {
-                    format!(
-                        "the response has {} results for {} operations and none for this one",
-                        self.response.operations.len(),
-                        self.assigned.len()
-                    )
+                    UnknownReason::ResultMissing {
+                        results: self.response.operations.len(),
+                        operations: self.assigned.len(),
+                    }
                 },
             },
         }
@@ -216,7 +214,7 @@ impl<'a> Correlation<'a> {
 fn settle(op: &SentOperation<'_>, result: &LeanResult<'_>) -> OutcomeKind {
     let Some(Status(status)) = result.status else {
         return OutcomeKind::Unknown {
-            reason: "its result has no status".to_owned(),
+            reason: UnknownReason::ResultWithoutStatus,
         };
     };
     let location = result.location.as_deref().map(str::to_owned);
@@ -261,9 +259,7 @@ fn settle(op: &SentOperation<'_>, result: &LeanResult<'_>) -> OutcomeKind {
                 // The lost attempt may have applied it (and later operations of that attempt
                 // may have changed what this retry found): the failure proves nothing.
                 return OutcomeKind::Unknown {
-                    reason: format!(
-                        "an attempt whose answer was lost may have applied it; the retry failed with {status} ({message})"
-                    ),
+                    reason: UnknownReason::RetryInconclusive { status, message },
                 };
             }
             OutcomeKind::Failed {
@@ -355,7 +351,7 @@ mod tests {
         );
         let short = outcomes(&ops, body, None);
         assert!(
-            matches!(&short[2], OutcomeKind::Unknown { reason } if reason.contains("2 results for 3"))
+            matches!(&short[2], OutcomeKind::Unknown { reason } if reason.to_string().contains("2 results for 3"))
         );
     }
 
@@ -382,7 +378,7 @@ mod tests {
             None,
         );
         assert!(
-            matches!(&kinds[0], OutcomeKind::Unknown { reason } if reason.contains("404")),
+            matches!(&kinds[0], OutcomeKind::Unknown { reason } if reason.to_string().contains("404")),
             "{kinds:?}"
         );
     }

@@ -7,6 +7,7 @@ use crate::outcome::Outcome;
 
 /// Something that happened while a job ran.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// The job was validated and planned; sending starts.
     Planned {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::file_at::{read_at, write_all_at};
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, UnknownReason};
 use crate::source::{OperationSource, SourceError};
 
 /// What the first line of every journal says it is.
@@ -157,6 +157,15 @@ struct SettledRecord {
     outcome: SettledKind,
 }
 
+/// Why an outcome is unknown, as a journal keeps it: typed, or as text (how journals written
+/// before the reason was typed kept it).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum RecordedUnknown {
+    Typed(UnknownReason),
+    Text(String),
+}
+
 /// The outcomes a journal keeps. A skipped operation was not applied (its request was refused
 /// whole, e.g. with 401, or never sent): it is recorded so that it does not look in flight,
 /// and a rerun tries it again.
@@ -180,7 +189,7 @@ enum SettledKind {
         message: String,
     },
     Unknown {
-        reason: String,
+        reason: RecordedUnknown,
     },
     Skipped {
         reason: String,
@@ -211,7 +220,7 @@ impl SettledRecord {
                 message: message.clone(),
             },
             OutcomeKind::Unknown { reason } => SettledKind::Unknown {
-                reason: reason.clone(),
+                reason: RecordedUnknown::Typed(reason.clone()),
             },
             OutcomeKind::Skipped { reason } => SettledKind::Skipped {
                 reason: reason.to_string(),
@@ -249,7 +258,12 @@ impl SettledRecord {
                 error,
                 message,
             },
-            SettledKind::Unknown { reason } => OutcomeKind::Unknown { reason },
+            SettledKind::Unknown { reason } => OutcomeKind::Unknown {
+                reason: match reason {
+                    RecordedUnknown::Typed(reason) => reason,
+                    RecordedUnknown::Text(reason) => UnknownReason::Recorded { reason },
+                },
+            },
             SettledKind::Skipped { .. } => return None,
         };
         Some(Outcome {
@@ -666,6 +680,32 @@ mod tests {
             serde_json::to_string(&Record::Settled(SettledRecord::of(&outcome))).unwrap();
         line.push('\n');
         line
+    }
+
+    #[test]
+    fn an_unknown_reason_is_read_back_as_it_was_and_old_text_as_recorded() {
+        let unknown = |reason| Outcome {
+            index: 4,
+            method: BulkMethod::Post,
+            path: "/Users".to_owned(),
+            bulk_id: None,
+            kind: OutcomeKind::Unknown { reason },
+        };
+        let reason = UnknownReason::RetriesGaveUp {
+            cause: "502 Bad Gateway".to_owned(),
+            give_up: map_client::GiveUp::Attempts { attempts: 5 },
+        };
+        let line = serde_json::to_string(&SettledRecord::of(&unknown(reason.clone()))).unwrap();
+        let back: SettledRecord = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.into_outcome(), Some(unknown(reason)));
+        let old = r#"{"index":4,"method":"POST","path":"/Users","outcome":{"unknown":{"reason":"timed out"}}}"#;
+        let back: SettledRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            back.into_outcome(),
+            Some(unknown(UnknownReason::Recorded {
+                reason: "timed out".to_owned()
+            }))
+        );
     }
 
     #[test]

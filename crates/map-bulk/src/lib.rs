@@ -55,7 +55,7 @@ pub use map_client::{
     Attempt, BulkAnswer, BulkClient, BulkError, Endpoint, EndpointError, GiveUp, RetryBudget,
     RetryDecision, RetryPolicy, RetryStrategy, StandardRetry, Verdict,
 };
-pub use outcome::{Outcome, OutcomeKind, SkipReason, Summary};
+pub use outcome::{Outcome, OutcomeKind, SkipReason, Summary, UnknownReason};
 pub use plan::{Plan, PlannedRequest, Substitution};
 pub use reader::{InputFormat, JobReader};
 pub use source::{

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use map_client::GiveUp;
 use map_entities::{BulkMethod, MapError};
 
 /// How one operation of a job ended.
@@ -21,6 +22,7 @@ pub struct Outcome {
 
 /// What happened to an operation.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum OutcomeKind {
     /// The server said it was applied.
     Succeeded {
@@ -48,15 +50,118 @@ pub enum OutcomeKind {
         /// Why.
         reason: SkipReason,
     },
-    /// It may have been applied, but no answer came back; it was not sent again.
+    /// It may have been applied, but no answer says whether it was; it was not sent again.
     Unknown {
+        /// Why nothing says.
+        reason: UnknownReason,
+    },
+}
+
+/// Why an operation's outcome is unknown.
+///
+/// Kept as it is in a job's journal (tagged by `why`), so a resumed run reports the same.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnknownReason {
+    /// An attempt that carried it may have been applied, but no usable answer came back (a
+    /// timeout, a reset, a 500, 502 or 504, an unreadable 200), and it may not be sent again:
+    /// a POST, sent twice, would create two resources.
+    AnswerLost {
         /// What happened to the answer.
+        cause: String,
+    },
+    /// An attempt's answer was lost, and retrying gave up.
+    RetriesGaveUp {
+        /// What happened to the last attempt's answer.
+        cause: String,
+        /// Why retrying stopped.
+        give_up: GiveUp,
+    },
+    /// An earlier run sent it and was interrupted before the answer came; it may not be sent
+    /// again.
+    Interrupted,
+    /// An earlier run settled it, but the journal's record of how could not be read back; it
+    /// is not sent again.
+    JournalUnreadable {
+        /// What could not be read.
+        detail: String,
+    },
+    /// An earlier run recorded it as unknown in the journal, for this reason.
+    Recorded {
+        /// The reason as the earlier run wrote it.
         reason: String,
     },
+    /// The response's results could not be matched to the operations sent.
+    ResultsMismatched {
+        /// Results that matched no operation.
+        unmatched: usize,
+    },
+    /// The response has fewer results than operations, and none for this one.
+    ResultMissing {
+        /// Results in the response.
+        results: usize,
+        /// Operations sent.
+        operations: usize,
+    },
+    /// Its result has no status.
+    ResultWithoutStatus,
+    /// An earlier attempt whose answer was lost may have applied it, so the retry's failure
+    /// proves nothing (later operations of that attempt may have changed what it found).
+    RetryInconclusive {
+        /// The retry's status.
+        status: u16,
+        /// What the server said.
+        message: String,
+    },
+    /// The task sending its request ended abnormally after it may have been sent.
+    TaskEnded {
+        /// How it ended.
+        detail: String,
+    },
+}
+
+impl fmt::Display for UnknownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnknownReason::AnswerLost { cause } => {
+                write!(f, "{cause}; it may have been applied, so it is not sent again")
+            }
+            UnknownReason::RetriesGaveUp { cause, give_up } => write!(f, "{cause}; {give_up}"),
+            UnknownReason::Interrupted => f.write_str(
+                "an earlier run sent it and was interrupted before the answer came; it may have been applied, so it is not sent again",
+            ),
+            UnknownReason::JournalUnreadable { detail } => write!(
+                f,
+                "an earlier run settled it, but its record could not be read back from the journal ({detail}); not sent again"
+            ),
+            UnknownReason::Recorded { reason } => f.write_str(reason),
+            UnknownReason::ResultsMismatched { unmatched } => write!(
+                f,
+                "the response's results did not match the operations sent ({unmatched} unmatched)"
+            ),
+            UnknownReason::ResultMissing {
+                results,
+                operations,
+            } => write!(
+                f,
+                "the response has {results} results for {operations} operations and none for this one"
+            ),
+            UnknownReason::ResultWithoutStatus => f.write_str("its result has no status"),
+            UnknownReason::RetryInconclusive { status, message } => write!(
+                f,
+                "an attempt whose answer was lost may have applied it; the retry failed with {status} ({message})"
+            ),
+            UnknownReason::TaskEnded { detail } => {
+                write!(f, "the request's task ended abnormally: {detail}")
+            }
+        }
+    }
 }
 
 /// Why an operation was skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SkipReason {
     /// A POST it references (`bulkId:X`) failed.
     DependencyFailed {

@@ -663,6 +663,7 @@ async fn events_report_requests_and_each_operation_once_in_order() {
                 operations,
                 requests,
             } => format!("planned {operations} {requests}"),
+            other => format!("{other:?}"),
         };
         sink.lock().unwrap().push(line);
     });

@@ -167,7 +167,7 @@ async fn an_interrupted_run_resumes_without_sending_anything_twice() {
         "an earlier outcome is reported as it was"
     );
     assert!(
-        matches!(&outcomes[2].kind, OutcomeKind::Unknown { reason } if reason.contains("interrupted")),
+        matches!(&outcomes[2].kind, OutcomeKind::Unknown { reason } if reason.to_string().contains("interrupted")),
         "{:?}",
         outcomes[2]
     );

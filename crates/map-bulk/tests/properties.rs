@@ -180,6 +180,7 @@ fn check(
                     prop_assert_eq!(applied, 0, "{} reported not applied", bulk_id)
                 }
                 OutcomeKind::Unknown { .. } => {}
+                other => prop_assert!(false, "an outcome this test does not know: {:?}", other),
             }
         }
         for outcome in &outcomes {

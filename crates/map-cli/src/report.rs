@@ -67,7 +67,8 @@ impl<'a> Entry<'a> {
                 entry.reason = Some(message.clone());
             }
             OutcomeKind::Skipped { reason } => entry.reason = Some(reason.to_string()),
-            OutcomeKind::Unknown { reason } => entry.reason = Some(reason.clone()),
+            OutcomeKind::Unknown { reason } => entry.reason = Some(reason.to_string()),
+            _ => {}
         }
         entry
     }
@@ -322,12 +323,13 @@ fn write_human(
                 None => message.clone(),
             },
             OutcomeKind::Skipped { reason } => reason.to_string(),
-            OutcomeKind::Unknown { reason } => reason.clone(),
+            OutcomeKind::Unknown { reason } => reason.to_string(),
             OutcomeKind::Succeeded { id, note, .. } => match (note, id) {
                 (Some(note), _) => note.clone(),
                 (None, Some(id)) => format!("id {id}"),
                 (None, None) => String::new(),
             },
+            _ => String::new(),
         };
         let status = outcome
             .kind

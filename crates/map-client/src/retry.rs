@@ -94,7 +94,8 @@ pub enum RetryDecision {
 }
 
 /// Why a request is not sent again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "give_up", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum GiveUp {
     /// What came back is not worth another attempt (processed, refused, …).

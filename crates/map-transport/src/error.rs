@@ -25,6 +25,7 @@ impl Delivery {
 /// says which, so no caller has to guess. Messages never contain the request's URL query or
 /// headers.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// No connection could be made (refused, unreachable, DNS, connect timeout).
     /// Nothing was sent.

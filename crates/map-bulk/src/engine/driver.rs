@@ -14,11 +14,11 @@ use super::ledger::{Created, Ledger};
 use super::operation::{Operation, resource_key};
 use super::reporter::Reporter;
 use super::request::{Execution, RequestContext};
-use super::resend::{may_send_again_after_lost_answer, not_sent_again};
+use super::resend::may_send_again_after_lost_answer;
 use super::stop::JobStop;
 use crate::event::Event;
 use crate::journal::Restored;
-use crate::outcome::{Outcome, OutcomeKind, SkipReason, Summary};
+use crate::outcome::{Outcome, OutcomeKind, SkipReason, Summary, UnknownReason};
 use crate::reference::references;
 use crate::validate::JobIndex;
 
@@ -223,9 +223,9 @@ impl Driver {
             let earlier = self.restored.settled.take(index).unwrap_or_else(|error| {
                 // The journal says it settled: whatever it was, it is not sent again.
                 Some(op.outcome(OutcomeKind::Unknown {
-                    reason: format!(
-                        "an earlier run settled it, but its record could not be read back from the journal ({error}); not sent again"
-                    ),
+                    reason: UnknownReason::JournalUnreadable {
+                        detail: error.to_string(),
+                    },
                 }))
             });
             if let Some(outcome) = earlier {
@@ -238,11 +238,9 @@ impl Driver {
                 op.after_ambiguous = true;
                 rest.push(op);
             } else {
-                let reason = format!(
-                    "an earlier run sent it and was interrupted before the answer came; {}",
-                    not_sent_again(op.method)
-                );
-                self.settle_interrupted(op.into_outcome(OutcomeKind::Unknown { reason }));
+                self.settle_interrupted(op.into_outcome(OutcomeKind::Unknown {
+                    reason: UnknownReason::Interrupted,
+                }));
             }
         }
         self.reporter.flush();

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::operation::Operation;
 use super::request::{Execution, RequestContext, execute};
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, UnknownReason};
 
 /// A request in flight, remembered so its operations settle even if its task dies.
 struct Active {
@@ -69,7 +69,9 @@ impl InFlight {
             .iter()
             .map(|op| {
                 op.outcome(OutcomeKind::Unknown {
-                    reason: String::new(),
+                    reason: UnknownReason::TaskEnded {
+                        detail: String::new(),
+                    },
                 })
             })
             .collect();
@@ -96,7 +98,9 @@ impl InFlight {
             }
             Err(error) => {
                 let request = self.requests.remove(&error.id()).unwrap_or(0);
-                let reason = format!("the request's task ended abnormally: {error}");
+                let reason = UnknownReason::TaskEnded {
+                    detail: error.to_string(),
+                };
                 let outcomes = self.active.get_mut(&request).map(|active| {
                     std::mem::take(&mut active.operations)
                         .into_iter()

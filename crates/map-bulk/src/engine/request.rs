@@ -18,12 +18,12 @@ use tokio::time::Instant;
 
 use super::ledger::{Created, Ledger};
 use super::operation::Operation;
-use super::resend::{may_send_again, not_sent_again};
+use super::resend::may_send_again;
 use super::stop::JobStop;
 use crate::correlate::{Correlation, LeanResponse, SentOperation};
 use crate::encode::BodyWriter;
 use crate::event::{Event, EventHandler};
-use crate::outcome::{Outcome, OutcomeKind, SkipReason};
+use crate::outcome::{Outcome, OutcomeKind, SkipReason, UnknownReason};
 
 /// What the requests of one job share.
 pub(crate) struct RequestContext {
@@ -261,7 +261,9 @@ fn hold_back_what_may_have_been_applied(
     let mut rest = Vec::with_capacity(ops.len());
     for mut op in ops {
         if !may_send_again(op.method, verdict) {
-            let reason = format!("{cause}; {}", not_sent_again(op.method));
+            let reason = UnknownReason::AnswerLost {
+                cause: cause.to_owned(),
+            };
             let outcome = op.into_outcome(OutcomeKind::Unknown { reason });
             held_back.record_outcome(&outcome);
             outcomes.push(outcome);
@@ -283,7 +285,8 @@ fn give_up_on(
     give_up: GiveUp,
     outcomes: &mut Vec<Outcome>,
 ) -> Option<JobStop> {
-    let detail = format!("{}; {give_up}", cause(verdict));
+    let cause = cause(verdict);
+    let detail = format!("{cause}; {give_up}");
     match verdict {
         Verdict::Unreachable { .. } => {
             outcomes.extend(skipped(ops, &SkipReason::ServerUnreachable));
@@ -294,9 +297,13 @@ fn give_up_on(
             None
         }
         _ => {
+            let reason = UnknownReason::RetriesGaveUp {
+                cause: cause.to_owned(),
+                give_up,
+            };
             outcomes.extend(ops.iter().map(|op| {
                 op.outcome(OutcomeKind::Unknown {
-                    reason: detail.clone(),
+                    reason: reason.clone(),
                 })
             }));
             None
@@ -503,8 +510,8 @@ mod tests {
             .map(|o| (o.index, o.kind.clone()))
             .collect();
         assert!(
-            matches!(&kinds[0], (0, OutcomeKind::Unknown { reason })
-                if reason.starts_with("502") && reason.ends_with("a POST is not sent again when it may have been applied")),
+            matches!(&kinds[0], (0, OutcomeKind::Unknown { reason: UnknownReason::AnswerLost { cause } })
+                if cause.starts_with("502")),
             "{kinds:?}"
         );
         assert_eq!(

@@ -20,11 +20,6 @@ pub(crate) fn may_send_again_after_lost_answer(method: BulkMethod) -> bool {
     method != BulkMethod::Post
 }
 
-/// Why an operation that may have been applied is not sent again.
-pub(crate) fn not_sent_again(method: BulkMethod) -> String {
-    format!("a {method} is not sent again when it may have been applied")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,10 +36,6 @@ mod tests {
         for method in [BulkMethod::Put, BulkMethod::Patch, BulkMethod::Delete] {
             assert!(may_send_again(method, &lost()), "{method}");
         }
-        assert_eq!(
-            not_sent_again(BulkMethod::Post),
-            "a POST is not sent again when it may have been applied"
-        );
     }
 
     #[test]

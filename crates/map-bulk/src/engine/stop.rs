@@ -5,6 +5,7 @@ use crate::outcome::SkipReason;
 
 /// Why a job stopped sending before its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JobStop {
     /// The server refused the credentials (401 or 403).
     Authentication {
