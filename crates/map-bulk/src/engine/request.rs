@@ -89,49 +89,25 @@ fn send(
                 Verdict::Processed => match read_results(&result, &ops, context.fail_on_errors) {
                     Ok(kinds) => {
                         context.retry.settled(attempt);
-                        outcomes.extend(
-                            ops.into_iter()
-                                .zip(kinds)
-                                .map(|(op, kind)| op.into_outcome(kind)),
-                        );
+                        let settled = ops.into_iter().zip(kinds);
+                        outcomes.extend(settled.map(|(op, kind)| op.into_outcome(kind)));
                         return (outcomes, None);
                     }
                     Err(cause) => Verdict::MayHaveBeenApplied { cause },
                 },
                 verdict => verdict,
             };
-            match &verdict {
-                Verdict::Refused {
-                    status,
-                    error,
-                    detail,
-                } => {
-                    context.retry.settled(attempt);
-                    outcomes.extend(refused(&ops, *status, error, detail));
-                    return (outcomes, None);
-                }
-                Verdict::CredentialsRefused { status, detail } => {
-                    tracing::warn!(status, "credentials refused");
-                    let stop = JobStop::Authentication {
-                        status: *status,
-                        detail: detail.clone(),
-                    };
-                    outcomes.extend(skipped(&ops, &stop.skip_reason()));
-                    return (outcomes, Some(stop));
-                }
-                Verdict::TooLarge { error, detail } => {
-                    let (rest, stop) = split(&context, request, ops, started, error, detail).await;
-                    outcomes.extend(rest);
-                    return (outcomes, stop);
-                }
-                Verdict::MayHaveBeenApplied { cause } => {
-                    ops = hold_back_what_may_have_been_applied(ops, &verdict, cause, &mut outcomes);
-                    if ops.is_empty() {
-                        return (outcomes, None);
-                    }
-                }
-                _ => {}
+            if let Verdict::TooLarge { error, detail } = &verdict {
+                let (rest, stop) = split(&context, request, ops, started, error, detail).await;
+                outcomes.extend(rest);
+                return (outcomes, stop);
             }
+            ops = match settle_what_cannot_go_again(&context, ops, &verdict, attempt, &mut outcomes)
+            {
+                Ok(rest) if !rest.is_empty() => rest,
+                Ok(_) => return (outcomes, None),
+                Err(stop) => return (outcomes, Some(stop)),
+            };
             match context.retry.retry(&verdict, attempt) {
                 RetryDecision::After(delay) => context.wait(request, number, delay, &verdict).await,
                 RetryDecision::GiveUp(give_up) => {
@@ -141,6 +117,42 @@ fn send(
             }
         }
     })
+}
+
+/// After an attempt that did not settle as processed or too large: settles what `verdict`
+/// settles (a refusal settles everything; a lost answer, what may not be sent again) and
+/// returns what may be tried again, or why the job stops.
+fn settle_what_cannot_go_again(
+    context: &RequestContext,
+    ops: Vec<Operation>,
+    verdict: &Verdict,
+    attempt: Attempt,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<Vec<Operation>, JobStop> {
+    match verdict {
+        Verdict::Refused {
+            status,
+            error,
+            detail,
+        } => {
+            context.retry.settled(attempt);
+            outcomes.extend(refused(&ops, *status, error, detail));
+            Ok(Vec::new())
+        }
+        Verdict::CredentialsRefused { status, detail } => {
+            tracing::warn!(status, "credentials refused");
+            let stop = JobStop::Authentication {
+                status: *status,
+                detail: detail.clone(),
+            };
+            outcomes.extend(skipped(&ops, &stop.skip_reason()));
+            Err(stop)
+        }
+        Verdict::MayHaveBeenApplied { cause } => Ok(hold_back_what_may_have_been_applied(
+            ops, verdict, cause, outcomes,
+        )),
+        _ => Ok(ops),
+    }
 }
 
 impl RequestContext {
