@@ -114,6 +114,12 @@ pub enum UnknownReason {
         /// What the server said.
         message: String,
     },
+    /// An attempt whose answer was lost may have applied it, and the retry was not processed
+    /// (credentials refused, the server unreachable or busy until retrying gave up).
+    RetryNotProcessed {
+        /// Why the retry was not processed.
+        cause: String,
+    },
     /// The task sending its request ended abnormally after it may have been sent.
     TaskEnded {
         /// How it ended.
@@ -151,6 +157,10 @@ impl fmt::Display for UnknownReason {
             UnknownReason::RetryInconclusive { status, message } => write!(
                 f,
                 "an attempt whose answer was lost may have applied it; the retry failed with {status} ({message})"
+            ),
+            UnknownReason::RetryNotProcessed { cause } => write!(
+                f,
+                "an attempt whose answer was lost may have applied it; the retry was not processed: {cause}"
             ),
             UnknownReason::TaskEnded { detail } => {
                 write!(f, "the request's task ended abnormally: {detail}")

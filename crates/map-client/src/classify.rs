@@ -32,9 +32,10 @@ use crate::pipeline::{Answer, ExchangeError, excerpt};
 pub enum Verdict {
     /// 200: the server processed the request; its body holds the results.
     Processed,
-    /// The server refused the request and applied none of it: 400 (mAP's whole-request
-    /// refusal) or another status that says so; `status` is `None` when the request could not
-    /// even be built or signed (nothing was sent).
+    /// The request settles as failed, and is not sent again: 400 (mAP's whole-request
+    /// refusal, nothing applied), or any status not classified otherwise (404, 409, 501, a
+    /// 3xx, …), taken as applying nothing; `status` is `None` when the request could not even
+    /// be built or signed (nothing was sent).
     Refused {
         /// The status, when one came back.
         status: Option<u16>,
@@ -92,7 +93,8 @@ impl Verdict {
 
 /// The verdict on one attempt: an answer of any status, or the failure to get one.
 ///
-/// A pure function of what came back; reading the body of a [`Verdict::Processed`] answer is
+/// A function of what came back (and of the clock, for a `Retry-After` date), without side
+/// effects; reading the body of a [`Verdict::Processed`] answer is
 /// the caller's next step (a 200 whose body cannot be read may have been applied).
 pub fn classify(result: &Result<Answer, ExchangeError>) -> Verdict {
     let answer = match result {

@@ -69,8 +69,14 @@ impl RetryPolicy {
             .base_delay
             .saturating_mul(1 << exponent)
             .min(self.max_delay);
+        // A NaN draw (from an injected source) is no wait rather than a panic.
+        let unit = if unit.is_nan() {
+            0.0
+        } else {
+            unit.clamp(0.0, 1.0)
+        };
         backoff
-            .mul_f64(unit.clamp(0.0, 1.0))
+            .mul_f64(unit)
             .max(retry_after.unwrap_or(Duration::ZERO))
     }
 }
@@ -171,8 +177,10 @@ pub trait RetryStrategy: Send + Sync + std::fmt::Debug {
 }
 
 /// A token bucket shared by the requests of a job (as AWS SDKs' standard retry mode does):
-/// each retry withdraws tokens, each request settled on its first attempt puts one back, and
-/// a retried request that settles refunds its retry. A job with occasional faults never
+/// each retry withdraws tokens ([`RetryBudget::RETRY_COST`], or
+/// [`RetryBudget::LOST_ANSWER_COST`] after a lost answer), each request settled on its first
+/// attempt puts one back, and a retried request that settles puts back [`RetryBudget::RETRY_COST`]
+/// (once, however many retries it took). A job with occasional faults never
 /// notices it; when most requests fail it runs dry and requests give up instead of every
 /// one of them hammering a failing server.
 ///
@@ -325,7 +333,8 @@ impl RetryStrategy for StandardRetry {
             return RetryDecision::GiveUp(GiveUp::Attempts { attempts });
         }
         let delay = self.policy.backoff(attempts, retry_after, self.draw());
-        if attempt.elapsed + delay > self.policy.max_elapsed {
+        // A server may ask for any wait (`Retry-After: 18446744073709551615`): no overflow.
+        if attempt.elapsed.saturating_add(delay) > self.policy.max_elapsed {
             return RetryDecision::GiveUp(GiveUp::TimeBudget { attempts });
         }
         if let Some(budget) = &self.budget {
@@ -516,5 +525,28 @@ mod tests {
             })
             .count();
         assert_eq!(granted, 100);
+    }
+
+    #[test]
+    fn a_server_asking_for_an_endless_wait_is_given_up_on_not_a_panic() {
+        let strategy =
+            StandardRetry::new(RetryPolicy::default()).with_random(Box::new(|| f64::NAN));
+        let busy = Verdict::NotProcessed {
+            cause: "429".into(),
+            retry_after: Some(Duration::from_secs(u64::MAX)),
+            throttled: true,
+        };
+        let attempt = Attempt {
+            number: 1,
+            elapsed: Duration::from_secs(1),
+        };
+        assert_eq!(
+            strategy.retry(&busy, attempt),
+            RetryDecision::GiveUp(GiveUp::TimeBudget { attempts: 1 })
+        );
+        assert_eq!(
+            RetryPolicy::default().backoff(3, None, f64::NAN),
+            Duration::ZERO
+        );
     }
 }

@@ -10,7 +10,7 @@ use map_entities::BulkMethod;
 
 use super::admission::Admission;
 use super::in_flight::InFlight;
-use super::ledger::{Created, Ledger};
+use super::ledger::{Created, Ledger, resolve_request};
 use super::operation::{Operation, resource_key};
 use super::reporter::Reporter;
 use super::request::{Execution, RequestContext};
@@ -47,6 +47,7 @@ impl Driver {
     pub(crate) async fn launch(&mut self, request: u64, batch: Vec<Operation>) {
         let mut staged = self.restore(batch);
         if staged.is_empty() {
+            self.reporter.flush();
             return;
         }
         let local_posts = self.find_references(&mut staged);
@@ -137,16 +138,17 @@ impl Driver {
         staged: Vec<Operation>,
         in_request: impl Fn(&str) -> bool,
     ) -> Vec<Operation> {
-        let mut ready = Vec::with_capacity(staged.len());
-        for mut op in staged {
-            let resolved = match &self.stopped {
-                Some(stop) => Err(stop.skip_reason()),
-                None => self.ledger.resolve(&mut op, &in_request),
-            };
-            match resolved {
-                Ok(()) => ready.push(op),
-                Err(reason) => self.skip(op, reason),
-            }
+        if let Some(stop) = &self.stopped {
+            let reason = stop.skip_reason();
+            self.skip_all(staged, &reason);
+            return Vec::new();
+        }
+        let index = &self.index;
+        let (ready, skipped) = resolve_request(&mut self.ledger, staged, in_request, |bulk_id| {
+            index.is_referenced(bulk_id)
+        });
+        for outcome in skipped {
+            self.reporter.settle(outcome);
         }
         ready
     }
@@ -267,10 +269,12 @@ impl Driver {
 
     /// Keeps what a settled POST came to, if any operation references it.
     fn remember_post(&mut self, outcome: &Outcome) {
-        if let (Some(bulk_id), BulkMethod::Post) = (&outcome.bulk_id, outcome.method) {
-            if self.index.is_referenced(bulk_id) {
-                self.ledger.record(bulk_id, Created::of(&outcome.kind));
-            }
+        if outcome
+            .bulk_id
+            .as_deref()
+            .is_some_and(|bulk_id| self.index.is_referenced(bulk_id))
+        {
+            self.ledger.record_outcome(outcome);
         }
     }
 }

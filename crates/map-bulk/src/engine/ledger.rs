@@ -100,6 +100,44 @@ impl Ledger {
     }
 }
 
+/// Resolves every operation of one request (see [`Ledger::resolve`]), those that reference a
+/// POST of the same request that is itself skipped included, wherever in the request the two
+/// lie: until no more are skipped. `in_request` tells the bulkIds POSTed in the request;
+/// `records` which skipped POSTs to record (referenced ones; in a request's own ledger, all).
+/// Returns the operations that may be sent, in order, and the outcomes of the skipped ones.
+pub(crate) fn resolve_request(
+    ledger: &mut Ledger,
+    ops: Vec<Operation>,
+    in_request: impl Fn(&str) -> bool,
+    records: impl Fn(&str) -> bool,
+) -> (Vec<Operation>, Vec<Outcome>) {
+    let mut slots: Vec<Option<Operation>> = ops.into_iter().map(Some).collect();
+    let mut skipped = Vec::new();
+    loop {
+        let mut recorded = false;
+        for slot in &mut slots {
+            let Some(op) = slot else { continue };
+            let Err(reason) = ledger.resolve(op, &in_request) else {
+                continue;
+            };
+            if let Some(op) = slot.take() {
+                if let (Some(bulk_id), BulkMethod::Post) = (&op.bulk_id, op.method) {
+                    if records(bulk_id) {
+                        ledger.record(bulk_id, Created::Skipped);
+                        recorded = true;
+                    }
+                }
+                skipped.push(op.into_outcome(OutcomeKind::Skipped { reason }));
+            }
+        }
+        // A POST skipped now may be referenced by an operation before it: once more.
+        if !recorded {
+            break;
+        }
+    }
+    (slots.into_iter().flatten().collect(), skipped)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -178,5 +216,49 @@ mod tests {
         assert!(ledger.created.is_empty());
         ledger.record_outcome(&outcome(BulkMethod::Post, Some("a")));
         assert_eq!(ledger.created.get("a"), Some(&Created::Failed));
+    }
+
+    #[test]
+    fn a_skipped_post_skips_what_references_it_even_before_it_in_the_request() {
+        let mut ledger = Ledger::default();
+        ledger.record("gone", Created::Failed);
+        let mut post = referencing("/Groups", &["gone"]);
+        post.method = BulkMethod::Post;
+        post.bulk_id = Some("g".into());
+        post.index = 1;
+        let ops = vec![
+            referencing("/Groups/bulkId:g", &["g"]),
+            post,
+            referencing("/Users/x", &[]),
+        ];
+        let (ready, skipped) = resolve_request(&mut ledger, ops, |r| r == "g", |_| true);
+        assert_eq!(
+            ready.len(),
+            1,
+            "only the operation that depends on nothing goes"
+        );
+        assert_eq!(ready[0].path, "/Users/x");
+        let reasons: Vec<_> = skipped.iter().map(|o| (o.index, o.kind.clone())).collect();
+        assert_eq!(
+            reasons,
+            [
+                (
+                    1,
+                    OutcomeKind::Skipped {
+                        reason: SkipReason::DependencyFailed {
+                            bulk_id: "gone".into()
+                        }
+                    }
+                ),
+                (
+                    0,
+                    OutcomeKind::Skipped {
+                        reason: SkipReason::DependencySkipped {
+                            bulk_id: "g".into()
+                        }
+                    }
+                ),
+            ]
+        );
     }
 }

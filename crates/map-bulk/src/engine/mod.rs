@@ -60,7 +60,9 @@ pub struct JobConfig {
     /// Requests in flight at once. Requests that touch the same resource or depend on each
     /// other never overlap. Default 1.
     pub concurrency: usize,
-    /// Retries of requests the server did not process or whose answer was lost.
+    /// Retries of requests the server did not process or whose answer was lost, by a
+    /// [`StandardRetry`] of this policy with a fresh [`map_client::RetryBudget`] shared by the
+    /// requests of each run (see [`Engine::with_retry_strategy`] for another strategy).
     pub retry: RetryPolicy,
 }
 

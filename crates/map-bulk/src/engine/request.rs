@@ -16,7 +16,7 @@ use map_client::{
 use map_entities::{BulkMethod, MapError};
 use tokio::time::Instant;
 
-use super::ledger::{Created, Ledger};
+use super::ledger::{Ledger, resolve_request};
 use super::operation::Operation;
 use super::resend::may_send_again;
 use super::stop::JobStop;
@@ -233,7 +233,8 @@ fn read_results(
         .collect())
 }
 
-/// Every operation of a request the server refused whole.
+/// Every operation of a request the server refused whole: failed, unless an earlier attempt
+/// whose answer was lost carried it.
 fn refused<'a>(
     ops: &'a [Operation],
     status: Option<u16>,
@@ -245,18 +246,43 @@ fn refused<'a>(
         _ => detail.to_owned(),
     };
     ops.iter().map(move |op| {
-        op.outcome(OutcomeKind::Failed {
-            status,
-            error: error.clone(),
-            message: message.clone(),
+        op.outcome(match (op.after_ambiguous, status) {
+            // An earlier attempt whose answer was lost may have applied it: the refusal of
+            // the retry proves nothing.
+            (true, Some(status)) => OutcomeKind::Unknown {
+                reason: UnknownReason::RetryInconclusive {
+                    status,
+                    message: message.clone(),
+                },
+            },
+            (true, None) => OutcomeKind::Unknown {
+                reason: UnknownReason::RetryNotProcessed {
+                    cause: message.clone(),
+                },
+            },
+            (false, _) => OutcomeKind::Failed {
+                status,
+                error: error.clone(),
+                message: message.clone(),
+            },
         })
     })
 }
 
+/// Every operation of `ops`, not processed for `reason`: skipped, unless an earlier attempt
+/// whose answer was lost carried it (that one may have applied it: unknown).
 fn skipped<'a>(ops: &'a [Operation], reason: &'a SkipReason) -> impl Iterator<Item = Outcome> + 'a {
     ops.iter().map(|op| {
-        op.outcome(OutcomeKind::Skipped {
-            reason: reason.clone(),
+        op.outcome(if op.after_ambiguous {
+            OutcomeKind::Unknown {
+                reason: UnknownReason::RetryNotProcessed {
+                    cause: reason.to_string(),
+                },
+            }
+        } else {
+            OutcomeKind::Skipped {
+                reason: reason.clone(),
+            }
         })
     })
 }
@@ -270,21 +296,24 @@ fn hold_back_what_may_have_been_applied(
     outcomes: &mut Vec<Outcome>,
 ) -> Vec<Operation> {
     let mut held_back = Ledger::default();
-    let mut rest = Vec::with_capacity(ops.len());
-    for mut op in ops {
-        if !may_send_again(op.method, verdict) {
+    let mut may_go = Vec::with_capacity(ops.len());
+    for op in ops {
+        if may_send_again(op.method, verdict) {
+            may_go.push(op);
+        } else {
             let reason = UnknownReason::AnswerLost {
                 cause: cause.to_owned(),
             };
             let outcome = op.into_outcome(OutcomeKind::Unknown { reason });
             held_back.record_outcome(&outcome);
             outcomes.push(outcome);
-        } else if let Err(reason) = held_back.resolve(&mut op, |_| true) {
-            outcomes.push(op.into_outcome(OutcomeKind::Skipped { reason }));
-        } else {
-            op.after_ambiguous = true;
-            rest.push(op);
         }
+    }
+    // What references an operation held back, wherever it lies, is skipped.
+    let (mut rest, skipped) = resolve_request(&mut held_back, may_go, |_| true, |_| true);
+    outcomes.extend(skipped);
+    for op in &mut rest {
+        op.after_ambiguous = true;
     }
     rest
 }
@@ -367,18 +396,8 @@ async fn split(
     for outcome in &outcomes {
         first.record_outcome(outcome);
     }
-    let mut ready = Vec::with_capacity(second.len());
-    for mut op in second {
-        match first.resolve(&mut op, |_| true) {
-            Ok(()) => ready.push(op),
-            Err(reason) => {
-                if let (Some(bulk_id), BulkMethod::Post) = (&op.bulk_id, op.method) {
-                    first.record(bulk_id, Created::Skipped);
-                }
-                outcomes.push(op.into_outcome(OutcomeKind::Skipped { reason }));
-            }
-        }
-    }
+    let (ready, skipped) = resolve_request(&mut first, second, |_| true, |_| true);
+    outcomes.extend(skipped);
     if ready.is_empty() {
         return (outcomes, None);
     }
@@ -655,5 +674,58 @@ mod tests {
             None,
             "one operation cannot be split"
         );
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_skips_what_references_a_post_later_in_the_request() {
+        let (context, sent) = context(vec![Ok((504, String::new()))], 3);
+        let ops = vec![
+            op(0, BulkMethod::Patch, None, "/Groups/g", &["u1"]),
+            op(1, BulkMethod::Post, Some("u1"), "/Users", &[]),
+        ];
+        let execution = execute(context, 1, ops).await;
+        let mut kinds: Vec<_> = execution
+            .outcomes
+            .iter()
+            .map(|o| (o.index, o.kind.name()))
+            .collect();
+        kinds.sort();
+        assert_eq!(kinds, [(0, "skipped"), (1, "unknown")]);
+        assert_eq!(
+            sent.lock().unwrap().len(),
+            1,
+            "nothing was left to send again"
+        );
+    }
+
+    #[tokio::test]
+    async fn what_a_lost_answer_may_have_applied_is_unknown_when_the_retry_is_refused() {
+        let (context, _) = context(
+            vec![
+                Ok((502, String::new())),
+                Ok((401, r#"{"detail":"expired"}"#.into())),
+            ],
+            3,
+        );
+        let execution = execute(
+            context,
+            1,
+            vec![op(0, BulkMethod::Put, None, "/Users/x", &[])],
+        )
+        .await;
+        assert!(
+            matches!(
+                &execution.outcomes[0].kind,
+                OutcomeKind::Unknown {
+                    reason: UnknownReason::RetryNotProcessed { .. }
+                }
+            ),
+            "{:?}",
+            execution.outcomes[0]
+        );
+        assert!(matches!(
+            execution.stop,
+            Some(JobStop::Authentication { status: 401, .. })
+        ));
     }
 }
