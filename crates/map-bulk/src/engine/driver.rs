@@ -278,3 +278,108 @@ impl Driver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Mutex;
+
+    use super::super::test_support::{context, op};
+    use super::*;
+    use crate::event::EventHandler;
+    use crate::validate::hash;
+
+    fn driver(
+        context: Arc<RequestContext>,
+        referenced: &[&str],
+    ) -> (Driver, Arc<Mutex<Vec<Outcome>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let events: EventHandler = Arc::new(move |event: &Event<'_>| {
+            if let Event::OperationSettled(outcome) = event {
+                sink.lock().unwrap().push((*outcome).clone());
+            }
+        });
+        let mut referenced: Vec<u64> = referenced.iter().map(|r| hash(r)).collect();
+        referenced.sort_unstable();
+        let driver = Driver {
+            index: JobIndex {
+                referenced,
+                text_facts: None,
+            },
+            may_refer: true,
+            context,
+            ledger: Ledger::default(),
+            reporter: Reporter::new(events, None),
+            admission: Admission::new(2),
+            in_flight: InFlight::default(),
+            error_budget: None,
+            stopped: None,
+            restored: Restored::default(),
+            resumed: 0,
+        };
+        (driver, seen)
+    }
+
+    #[tokio::test]
+    async fn a_request_waits_for_the_post_it_references_and_is_sent_with_its_id() {
+        let created = serde_json::json!({
+            "schemas": [map_entities::BULK_RESPONSE_SCHEMA],
+            "Operations": [{"method": "POST", "bulkId": "u1", "status": "201",
+                            "location": "https://map.example/api/v2/Users/new-1"}]
+        });
+        let patched = serde_json::json!({
+            "schemas": [map_entities::BULK_RESPONSE_SCHEMA],
+            "Operations": [{"method": "PATCH", "status": "200",
+                            "location": "https://map.example/api/v2/Groups/g"}]
+        });
+        let (context, sent) = context(
+            vec![
+                Ok((200, created.to_string())),
+                Ok((200, patched.to_string())),
+            ],
+            1,
+        );
+        let (mut driver, seen) = driver(context, &["u1"]);
+        let mut patch = op(1, BulkMethod::Patch, None, "/Groups/g", &[]);
+        patch.data = Some(r#"{"value":"bulkId:u1"}"#.into());
+        driver
+            .launch(1, vec![op(0, BulkMethod::Post, Some("u1"), "/Users", &[])])
+            .await;
+        // Room for two in flight, but the second refers to the first's POST: it waits.
+        driver.launch(2, vec![patch]).await;
+        while driver.complete_one().await {}
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(
+            seen.iter().all(|o| o.kind.name() == "succeeded"),
+            "{seen:?}"
+        );
+        let sent = sent.lock().unwrap();
+        assert!(sent[1].contains(r#""value":"new-1""#), "{}", sent[1]);
+    }
+
+    #[tokio::test]
+    async fn once_the_job_has_stopped_nothing_more_is_sent() {
+        let (context, sent) = context(Vec::new(), 1);
+        let (mut driver, seen) = driver(context, &[]);
+        driver.stopped = Some(JobStop::ErrorBudget {
+            failed: 3,
+            budget: 2,
+        });
+        let batch = vec![
+            op(0, BulkMethod::Put, None, "/Users/a", &[]),
+            op(1, BulkMethod::Delete, None, "/Groups/g", &[]),
+        ];
+        driver.launch(1, batch).await;
+        assert!(!driver.complete_one().await, "nothing in flight");
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(seen.iter().all(|o| o.kind
+            == OutcomeKind::Skipped {
+                reason: SkipReason::ErrorBudgetExhausted
+            }));
+        assert!(sent.lock().unwrap().is_empty());
+    }
+}

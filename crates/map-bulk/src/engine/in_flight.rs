@@ -138,3 +138,46 @@ impl InFlight {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use map_entities::BulkMethod;
+
+    use super::super::test_support::{context, op};
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_whose_task_dies_settles_its_own_operations_and_frees_what_it_held() {
+        // An empty script: the transport panics on the first attempt, ending the task.
+        let (context, _) = context(Vec::new(), 1);
+        let mut in_flight = InFlight::default();
+        let ops = vec![
+            op(4, BulkMethod::Put, None, "/Users/a", &[]),
+            op(5, BulkMethod::Post, Some("u1"), "/Users", &[]),
+        ];
+        let keys = vec!["/Users/a".to_owned()];
+        in_flight.start(context, 3, ops, keys.clone(), vec!["u1".to_owned()]);
+        assert!(in_flight.touches(&keys) && in_flight.creates("u1"));
+        assert_eq!(in_flight.len(), 1);
+
+        let execution = in_flight.next().await.unwrap();
+        assert_eq!(execution.request, 3);
+        let settled: Vec<_> = execution
+            .outcomes
+            .iter()
+            .map(|o| (o.index, o.path.as_str()))
+            .collect();
+        assert_eq!(settled, [(4, "/Users/a"), (5, "/Users")]);
+        assert!(execution.outcomes.iter().all(|o| matches!(
+            &o.kind,
+            OutcomeKind::Unknown { reason: UnknownReason::TaskEnded { detail } } if !detail.is_empty()
+        )));
+        assert!(
+            !in_flight.touches(&keys) && !in_flight.creates("u1"),
+            "released"
+        );
+        assert!(in_flight.next().await.is_none());
+    }
+}

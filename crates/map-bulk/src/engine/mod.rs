@@ -11,6 +11,8 @@ mod reporter;
 mod request;
 mod resend;
 mod stop;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

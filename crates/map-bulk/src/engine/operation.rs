@@ -119,3 +119,38 @@ pub(crate) fn resource_key(op: &Operation) -> Option<String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operation(method: BulkMethod, path: &str, data: Option<&str>) -> Operation {
+        Operation {
+            index: 0,
+            method,
+            bulk_id: None,
+            path: path.to_owned(),
+            version: None,
+            data: data.map(str::to_owned),
+            local_refs: Vec::new(),
+            after_ambiguous: false,
+        }
+    }
+
+    #[test]
+    fn the_resource_an_operation_changes_is_its_path_or_the_id_it_chooses() {
+        for method in [BulkMethod::Put, BulkMethod::Patch, BulkMethod::Delete] {
+            let op = operation(method, "/Groups/lab-a", Some("{}"));
+            assert_eq!(resource_key(&op).as_deref(), Some("/Groups/lab-a"));
+        }
+        let chosen = operation(BulkMethod::Post, "/Groups", Some(r#"{"id":"lab-a"}"#));
+        assert_eq!(resource_key(&chosen).as_deref(), Some("/Groups/lab-a"));
+        let service = operation(BulkMethod::Post, "/Services", Some(r#"{"id":"s1"}"#));
+        assert_eq!(resource_key(&service).as_deref(), Some("/Services/s1"));
+        // The server picks a new user's id, and a group without one: nothing to collide with.
+        let user = operation(BulkMethod::Post, "/Users", Some(r#"{"id":"u"}"#));
+        assert_eq!(resource_key(&user), None);
+        let unnamed = operation(BulkMethod::Post, "/Groups", Some(r#"{"displayName":"A"}"#));
+        assert_eq!(resource_key(&unnamed), None);
+    }
+}
