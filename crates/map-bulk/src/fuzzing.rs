@@ -6,7 +6,7 @@
 use serde_json::value::RawValue;
 
 use crate::correlate::LeanResponse;
-use crate::source::JobOperation;
+use crate::job::source::JobOperation;
 
 /// Panics if a fast reader accepts `text` where serde_json refuses it, or reads it otherwise.
 pub fn check_fast_readers(text: &str) {

@@ -10,9 +10,9 @@ use map_entities::{BulkMethod, MapError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::file_at::{read_at, write_all_at};
+use crate::job::file_at::{read_at, write_all_at};
+use crate::job::source::{OperationSource, SourceError};
 use crate::outcome::{Outcome, OutcomeKind, UnknownReason};
-use crate::source::{OperationSource, SourceError};
 
 /// What the first line of every journal says it is.
 const FORMAT: &str = "map-rs bulk journal";

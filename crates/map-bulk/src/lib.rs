@@ -11,6 +11,12 @@
 //!   (never a POST that may have been applied), and settles every operation with exactly one
 //!   [`Outcome`]: succeeded, failed, skipped or unknown.
 //!
+//! Where things are: `job` (the [`OperationSource`] seam, job files and reading them twice
+//! quickly), `validate` and `plan` (the first pass: the rules, and requests within
+//! [`Limits`]), `engine` (sending: one request's attempts, which operations may go again,
+//! references, admission, in-order outcomes), `correlate` (matching results to operations),
+//! [`Journal`] (resuming), [`Outcome`] and [`Event`] (what a job reports).
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use map_auth::Credentials;
@@ -32,16 +38,12 @@ mod correlate;
 mod encode;
 mod engine;
 mod event;
-mod file_at;
+mod job;
 mod journal;
 mod outcome;
 mod plan;
-mod reader;
 mod reference;
 mod scan;
-mod second_pass;
-mod source;
-mod spill;
 mod validate;
 
 #[cfg(fuzzing)]
@@ -50,6 +52,10 @@ pub mod fuzzing;
 pub use encode::encode_request;
 pub use engine::{Engine, JobConfig, JobReport, JobStop, plan_job};
 pub use event::{Event, EventHandler, ignore_events};
+pub use job::{
+    InputFormat, JobOperation, JobReader, OperationRef, OperationSource, OperationTexts,
+    OperationVisitor, Operations, SourceError,
+};
 pub use journal::{JobFingerprint, Journal, JournalError};
 pub use map_client::{
     Attempt, BulkAnswer, BulkClient, BulkError, Endpoint, EndpointError, GiveUp, RetryBudget,
@@ -57,9 +63,4 @@ pub use map_client::{
 };
 pub use outcome::{Outcome, OutcomeKind, SkipReason, Summary, UnknownReason};
 pub use plan::{Plan, PlannedRequest, Substitution};
-pub use reader::{InputFormat, JobReader};
-pub use source::{
-    JobOperation, OperationRef, OperationSource, OperationTexts, OperationVisitor, Operations,
-    SourceError,
-};
 pub use validate::{JobInputError, Limits, Problem, ValidationError};

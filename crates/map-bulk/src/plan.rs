@@ -5,8 +5,8 @@ use std::fmt;
 
 use map_entities::BulkMethod;
 
+use crate::job::source::{OperationRef, OperationSource, SourceError};
 use crate::reference::{normalize_path, references};
-use crate::source::{OperationRef, OperationSource, SourceError};
 use crate::validate::Limits;
 
 /// The requests a job will be sent as.

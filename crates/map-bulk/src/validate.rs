@@ -4,7 +4,7 @@
 //! Memory stays flat for large jobs: bulkIds are kept as 64-bit hashes (a hash collision
 //! triggers an exact re-check), and they, each operation's size and what the second pass
 //! needs of its text (a hash, where its fields are) go to temporary files past a bound
-//! ([`crate::spill`]). Only the references themselves are kept
+//! ([`crate::job::spill`]). Only the references themselves are kept
 //! in memory, one per `bulkId:` reference.
 
 use std::fmt;
@@ -13,11 +13,11 @@ use std::hash::BuildHasher;
 use map_entities::{BulkMethod, PatchData, ResourceKind};
 
 use crate::encode::{ENVELOPE_RESERVE, OperationParts, operation_size};
+use crate::job::second_pass::TextFacts;
+use crate::job::source::{OperationSource, SourceError};
+use crate::job::spill::{Definition, Definitions, Scratch, Spool};
 use crate::plan::{Plan, plan_requests};
 use crate::reference::{normalize_path, references};
-use crate::second_pass::TextFacts;
-use crate::source::{OperationSource, SourceError};
-use crate::spill::{Definition, Definitions, Scratch, Spool};
 
 /// A substituted id may be longer than the `bulkId:X` it replaces; each reference is counted
 /// this much larger when packing requests.

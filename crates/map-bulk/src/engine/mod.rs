@@ -23,11 +23,11 @@ use map_client::{BulkClient, RetryPolicy, RetryStrategy, StandardRetry};
 pub use stop::JobStop;
 
 use crate::event::{Event, EventHandler, ignore_events};
+use crate::job::second_pass::SecondPass;
+use crate::job::source::OperationSource;
 use crate::journal::Journal;
 use crate::outcome::{Outcome, Summary};
 use crate::plan::Plan;
-use crate::second_pass::SecondPass;
-use crate::source::{OperationSource, SourceError};
 use crate::validate::{JobInputError, Limits, validate};
 use admission::Admission;
 use driver::Driver;
@@ -233,7 +233,7 @@ impl Engine {
         let (plan, mut index) = validate(source, self.config.limits)?;
         let text_facts = index.text_facts.take();
         let may_refer = !index.referenced.is_empty() || text_facts.is_none();
-        let mut operations = second_pass(source, text_facts)?;
+        let mut operations = SecondPass::open(source, text_facts)?;
         events(&Event::Planned {
             operations: plan.operations,
             requests: plan.requests.len() as u64,
@@ -331,30 +331,4 @@ impl Engine {
 /// engine or credentials needed): what `mapctl bulk --dry-run` shows.
 pub fn plan_job(source: &mut dyn OperationSource, limits: Limits) -> Result<Plan, JobInputError> {
     validate(source, limits).map(|(plan, _)| plan)
-}
-
-/// Opens the second pass over a validated job: the texts the first pass checked, when the
-/// source lent them, or its operations parsed again.
-fn second_pass<'a>(
-    source: &'a mut dyn OperationSource,
-    text_facts: Option<crate::spill::Spool<crate::second_pass::TextFacts>>,
-) -> Result<SecondPass<'a>, JobInputError> {
-    let Some(facts) = text_facts else {
-        return Ok(SecondPass::Parsed(
-            source.operations().map_err(JobInputError::Source)?,
-        ));
-    };
-    let Some(texts) = source.texts() else {
-        return Err(JobInputError::Source(SourceError {
-            index: None,
-            line: None,
-            message:
-                "the source lent its operations' texts to the first pass but not to the second"
-                    .to_owned(),
-        }));
-    };
-    Ok(SecondPass::Texts {
-        texts: texts.map_err(JobInputError::Source)?,
-        facts: facts.into_reader().map_err(JobInputError::temp_file)?,
-    })
 }

@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 use crate::correlate::SentOperation;
 use crate::encode::OperationParts;
+use crate::job::second_pass::ReadOp;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::reference::normalized;
-use crate::second_pass::ReadOp;
 
 /// An operation of a job: what is sent, and what the engine knows of it while it is in flight.
 #[derive(Debug, Clone)]

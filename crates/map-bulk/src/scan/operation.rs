@@ -9,7 +9,7 @@ use super::{
     KnownKey, Next, is_json_object, member_key, next_member, object_end, only_space_after,
     plain_string, skip_space,
 };
-use crate::source::OperationRef;
+use crate::job::source::OperationRef;
 
 /// The fields of one operation, borrowed from its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +148,7 @@ fn last_value_end(text: &str, at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::JobOperation;
+    use crate::job::source::JobOperation;
 
     fn agrees(text: &str) {
         let parsed: JobOperation = serde_json::from_str(text).unwrap();
@@ -220,7 +220,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::source::JobOperation;
+    use crate::job::source::JobOperation;
     use proptest::prelude::*;
     use serde_json::{Value, json};
 
@@ -298,7 +298,7 @@ mod properties {
 #[cfg(test)]
 mod first_pass_properties {
     use super::*;
-    use crate::source::JobOperation;
+    use crate::job::source::JobOperation;
     use proptest::prelude::*;
 
     /// Operation-like texts: valid ones with fields in any order, and near misses.

@@ -9,9 +9,12 @@ use std::hash::BuildHasher;
 
 use map_entities::BulkMethod;
 
+use crate::job::source::{
+    JobOperation, OperationRef, OperationSource, OperationTexts, Operations, SourceError,
+};
+use crate::job::spill::{Record, Spool, SpoolReader};
 use crate::scan::scan_operation;
-use crate::source::{JobOperation, OperationRef, OperationTexts, Operations};
-use crate::spill::{Record, SpoolReader};
+use crate::validate::JobInputError;
 
 /// What the first pass learned of an operation's text for the second: a hash of the text,
 /// and where its fields are in it.
@@ -210,7 +213,33 @@ pub(crate) enum SecondPass<'a> {
     },
 }
 
-impl SecondPass<'_> {
+impl<'a> SecondPass<'a> {
+    /// Opens the second pass over a validated job: the texts the first pass checked
+    /// (`text_facts`), when the source lent them, or its operations parsed again.
+    pub(crate) fn open(
+        source: &'a mut dyn OperationSource,
+        text_facts: Option<Spool<TextFacts>>,
+    ) -> Result<Self, JobInputError> {
+        let Some(facts) = text_facts else {
+            return Ok(SecondPass::Parsed(
+                source.operations().map_err(JobInputError::Source)?,
+            ));
+        };
+        let Some(texts) = source.texts() else {
+            return Err(JobInputError::Source(SourceError {
+                index: None,
+                line: None,
+                message:
+                    "the source lent its operations' texts to the first pass but not to the second"
+                        .to_owned(),
+            }));
+        };
+        Ok(SecondPass::Texts {
+            texts: texts.map_err(JobInputError::Source)?,
+            facts: facts.into_reader().map_err(JobInputError::temp_file)?,
+        })
+    }
+
     /// The next operation, or why it cannot be sent; `None` at the end.
     pub(crate) fn next(&mut self) -> Option<Result<ReadOp, String>> {
         match self {

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::scan::borrow_operation;
-use crate::source::{
+use crate::job::source::{
     JobOperation, OperationRef, OperationSource, OperationTexts, OperationVisitor, Operations,
     SourceError,
 };
+use crate::scan::borrow_operation;
 
 /// The three input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,7 +318,7 @@ struct FromStart {
 
 impl Read for FromStart {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let read = crate::file_at::read_at(&self.file, buffer, self.offset)?;
+        let read = crate::job::file_at::read_at(&self.file, buffer, self.offset)?;
         self.offset += read as u64;
         Ok(read)
     }
