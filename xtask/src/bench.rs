@@ -9,6 +9,11 @@
 //! shared with the server and noisy.
 //!
 //! `cargo xtask bench --quick` runs 10k/100k operations instead of 100k/1M, to try it out.
+//!
+//! `cargo xtask bench --baseline PATH` also runs another build of mapctl (say, of the last
+//! commit that landed: `git worktree add /tmp/base <commit>` and build it there) on the large
+//! workload, in the same rounds: on a machine whose speed drifts from day to day, that says
+//! what a change did where absolute numbers cannot.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -55,6 +60,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     } else {
         (100_000, 1_000_000)
     };
+    let baseline = args
+        .iter()
+        .position(|a| a == "--baseline")
+        .map(|i| {
+            args.get(i + 1)
+                .ok_or("--baseline needs the path of a mapctl binary")
+        })
+        .transpose()?
+        .map(PathBuf::from);
     let root = workspace_root()?;
     let bench_dir = root.join("target/bench");
     std::fs::create_dir_all(&bench_dir).map_err(|e| e.to_string())?;
@@ -92,7 +106,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ]
     };
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let runs: Vec<(String, u64, String, Vec<String>)> = vec![
+    let mut runs: Vec<(String, u64, String, Vec<String>)> = vec![
         (
             "mapctl".into(),
             small,
@@ -122,6 +136,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             mapctl_args(&large_file, 4),
         ),
     ];
+    if let Some(baseline) = &baseline {
+        runs.push((
+            "baseline mapctl".into(),
+            large,
+            baseline.display().to_string(),
+            mapctl_args(&large_file, 1),
+        ));
+    }
     // Rounds, each running every client once: the machine's load drifts, and interleaving
     // lets the drift fall on every client alike instead of on whichever ran last.
     let mut samples: Vec<Vec<Measured>> = runs.iter().map(|_| Vec::new()).collect();
@@ -463,6 +485,29 @@ fn render(results: &[Measured], micro: &[(String, String)], root: &Path) -> Resu
                 "| ≥ 200k operations/s wall with --concurrency 4 | {:.0} | {} |",
                 concurrent.ops_per_sec(),
                 verdict(concurrent.ops_per_sec() >= 200_000.0)
+            ),
+        );
+        w(&mut md, String::new());
+    }
+    let large = results
+        .iter()
+        .find(|r| r.client == "mapctl" && r.operations > mapctl_small.operations);
+    let baseline = results.iter().find(|r| r.client == "baseline mapctl");
+    if let (Some(large), Some(baseline)) = (large, baseline) {
+        w(
+            &mut md,
+            "## Against a baseline build, in the same rounds".into(),
+        );
+        w(&mut md, String::new());
+        w(
+            &mut md,
+            format!(
+                "`{}`: {:.3} µs/op at {} operations; this build {:.3} µs/op ({:.2}x the baseline's CPU).",
+                baseline.command.split_whitespace().next().unwrap_or(""),
+                baseline.cpu_us_per_op(),
+                baseline.operations,
+                large.cpu_us_per_op(),
+                large.cpu_us_per_op() / baseline.cpu_us_per_op()
             ),
         );
         w(&mut md, String::new());

@@ -17,8 +17,10 @@ use super::request::{Execution, RequestContext};
 use super::resend::may_send_again_after_lost_answer;
 use super::stop::JobStop;
 use crate::event::Event;
+use crate::job::second_pass::SecondPass;
 use crate::journal::Restored;
 use crate::outcome::{Outcome, OutcomeKind, SkipReason, Summary, UnknownReason};
+use crate::plan::Plan;
 use crate::reference::references;
 use crate::validate::JobIndex;
 
@@ -43,6 +45,26 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
+    /// Sends every planned request of `plan`, its operations read from the second pass, and
+    /// waits until all have settled.
+    pub(crate) async fn send(&mut self, plan: &Plan, operations: &mut SecondPass<'_>) {
+        for (number, planned) in plan.requests.iter().enumerate() {
+            let mut batch = Vec::with_capacity(planned.count as usize);
+            for index in planned.first..planned.end() {
+                match operations.next() {
+                    Some(Ok(op)) => batch.push(Operation::read(index, op)),
+                    Some(Err(message)) => self.reporter.settle_unread(index, message),
+                    None => self.reporter.settle_unread(
+                        index,
+                        "the input ended before it (it changed since it was validated)".to_owned(),
+                    ),
+                }
+            }
+            self.launch(number as u64 + 1, batch).await;
+        }
+        while self.complete_one().await {}
+    }
+
     /// Sends `batch` (operations as read, see [`Operation::read`]) as request `request`.
     pub(crate) async fn launch(&mut self, request: u64, batch: Vec<Operation>) {
         let mut staged = self.restore(batch);

@@ -33,7 +33,6 @@ use admission::Admission;
 use driver::Driver;
 use in_flight::InFlight;
 use ledger::Ledger;
-use operation::Operation;
 use reporter::Reporter;
 use request::RequestContext;
 
@@ -256,21 +255,7 @@ impl Engine {
             restored,
             resumed: 0,
         };
-        for (number, planned) in plan.requests.iter().enumerate() {
-            let mut batch = Vec::with_capacity(planned.count as usize);
-            for index in planned.first..planned.end() {
-                match operations.next() {
-                    Some(Ok(op)) => batch.push(Operation::read(index, op)),
-                    Some(Err(message)) => driver.reporter.settle_unread(index, message),
-                    None => driver.reporter.settle_unread(
-                        index,
-                        "the input ended before it (it changed since it was validated)".to_owned(),
-                    ),
-                }
-            }
-            driver.launch(number as u64 + 1, batch).await;
-        }
-        while driver.complete_one().await {}
+        driver.send(&plan, &mut operations).await;
         let mut summary = driver.reporter.finish();
         summary.requests = context.requests_sent.load(Ordering::Relaxed);
         Ok(JobReport {
