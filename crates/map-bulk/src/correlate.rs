@@ -192,6 +192,14 @@ impl<'a> Correlation<'a> {
         let result = self.assigned.get(position).copied().flatten();
         match result.and_then(|at| self.response.operations.get(at as usize)) {
             Some(result) => settle(op, result),
+            // Not processed; but an earlier attempt whose answer was lost may have applied it.
+            None if self.stopped_early && self.mismatched == 0 && op.after_ambiguous_attempt => {
+                OutcomeKind::Unknown {
+                    reason: UnknownReason::RetryNotProcessed {
+                        cause: SkipReason::StoppedByFailOnErrors.to_string(),
+                    },
+                }
+            }
             None if self.stopped_early && self.mismatched == 0 => OutcomeKind::Skipped {
                 reason: SkipReason::StoppedByFailOnErrors,
             },

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use map_entities::BulkMethod;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -14,10 +15,70 @@ use crate::outcome::{Outcome, OutcomeKind, UnknownReason};
 
 /// A request in flight, remembered so its operations settle even if its task dies.
 struct Active {
-    /// Its operations, each as it would settle if the task died.
-    operations: Vec<Outcome>,
+    operations: Sent,
     bulk_ids: Vec<String>,
     keys: Vec<String>,
+}
+
+/// The operations of a request in flight, kept compactly (one buffer for all their paths and
+/// bulkIds, not two strings each: this is on every request's path, and a dead task is rare).
+#[derive(Default)]
+struct Sent {
+    operations: Vec<SentOperation>,
+    text: String,
+}
+
+struct SentOperation {
+    index: u64,
+    method: BulkMethod,
+    /// Where its path ends in `text` (it starts where the one before ends).
+    path_end: usize,
+    /// Where its bulkId ends in `text`, if it has one (it starts at `path_end`).
+    bulk_id_end: Option<usize>,
+}
+
+impl Sent {
+    fn of(ops: &[Operation]) -> Self {
+        let mut sent = Sent {
+            operations: Vec::with_capacity(ops.len()),
+            text: String::with_capacity(ops.iter().map(|op| op.path.len() + 8).sum()),
+        };
+        for op in ops {
+            sent.text.push_str(&op.path);
+            let path_end = sent.text.len();
+            let bulk_id_end = op.bulk_id.as_deref().map(|bulk_id| {
+                sent.text.push_str(bulk_id);
+                sent.text.len()
+            });
+            sent.operations.push(SentOperation {
+                index: op.index,
+                method: op.method,
+                path_end,
+                bulk_id_end,
+            });
+        }
+        sent
+    }
+
+    /// Each operation, settled as `kind`.
+    fn settle(&self, kind: &OutcomeKind) -> Vec<Outcome> {
+        let mut start = 0;
+        let mut outcomes = Vec::with_capacity(self.operations.len());
+        for op in &self.operations {
+            let end = op.bulk_id_end.unwrap_or(op.path_end);
+            outcomes.push(Outcome {
+                index: op.index,
+                method: op.method,
+                path: self.text[start..op.path_end].to_owned(),
+                bulk_id: op
+                    .bulk_id_end
+                    .map(|_| self.text[op.path_end..end].to_owned()),
+                kind: kind.clone(),
+            });
+            start = end;
+        }
+        outcomes
+    }
 }
 
 /// The requests in flight.
@@ -65,18 +126,8 @@ impl InFlight {
         for key in &keys {
             self.busy_keys.insert(key.clone(), request);
         }
-        let operations = ops
-            .iter()
-            .map(|op| {
-                op.outcome(OutcomeKind::Unknown {
-                    reason: UnknownReason::TaskEnded {
-                        detail: String::new(),
-                    },
-                })
-            })
-            .collect();
         let active = Active {
-            operations,
+            operations: Sent::of(&ops),
             bulk_ids,
             keys,
         };
@@ -98,20 +149,15 @@ impl InFlight {
             }
             Err(error) => {
                 let request = self.requests.remove(&error.id()).unwrap_or(0);
-                let reason = UnknownReason::TaskEnded {
-                    detail: error.to_string(),
+                let kind = OutcomeKind::Unknown {
+                    reason: UnknownReason::TaskEnded {
+                        detail: error.to_string(),
+                    },
                 };
-                let outcomes = self.active.get_mut(&request).map(|active| {
-                    std::mem::take(&mut active.operations)
-                        .into_iter()
-                        .map(|mut outcome| {
-                            outcome.kind = OutcomeKind::Unknown {
-                                reason: reason.clone(),
-                            };
-                            outcome
-                        })
-                        .collect()
-                });
+                let outcomes = self
+                    .active
+                    .get(&request)
+                    .map(|active| active.operations.settle(&kind));
                 Execution {
                     request,
                     outcomes: outcomes.unwrap_or_default(),
@@ -142,8 +188,6 @@ impl InFlight {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-
-    use map_entities::BulkMethod;
 
     use super::super::test_support::{context, op};
     use super::*;

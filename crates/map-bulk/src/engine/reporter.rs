@@ -77,6 +77,7 @@ impl Reporter {
             (self.events)(&Event::OperationSettled(outcome));
             self.next_to_emit += 1;
         } else {
+            // What stays in the caller's buffer: never counted or reported.
             let placeholder = Outcome {
                 index: outcome.index,
                 method: outcome.method,

@@ -87,10 +87,12 @@ fn send(
             };
             let verdict = match classify(&result) {
                 Verdict::Processed => match read_results(&result, &ops, context.fail_on_errors) {
-                    Ok(kinds) => {
+                    Ok(results) => {
                         context.retry.settled(attempt);
-                        let settled = ops.into_iter().zip(kinds);
-                        outcomes.extend(settled.map(|(op, kind)| op.into_outcome(kind)));
+                        outcomes.extend(ops.into_iter().enumerate().map(|(position, op)| {
+                            let kind = results.outcome(position, &op.sent());
+                            op.into_outcome(kind)
+                        }));
                         return (outcomes, None);
                     }
                     Err(cause) => Verdict::MayHaveBeenApplied { cause },
@@ -204,13 +206,13 @@ impl RequestContext {
     }
 }
 
-/// The results of a processed attempt, one per operation in `ops`; or why they could not be
-/// read (then it may have been applied).
-fn read_results(
-    result: &Result<Answer, ExchangeError>,
+/// The results of a processed attempt, matched to the operations sent (`ops`); or why they
+/// could not be read (then it may have been applied).
+fn read_results<'a>(
+    result: &'a Result<Answer, ExchangeError>,
     ops: &[Operation],
     fail_on_errors: Option<u64>,
-) -> Result<Vec<OutcomeKind>, String> {
+) -> Result<Correlation<'a>, String> {
     let Ok(answer) = result else {
         return Err("no answer".to_owned());
     };
@@ -225,12 +227,7 @@ fn read_results(
             )
         })?;
     let sent: Vec<SentOperation<'_>> = ops.iter().map(Operation::sent).collect();
-    let correlation = Correlation::new(&sent, response, fail_on_errors);
-    Ok(sent
-        .iter()
-        .enumerate()
-        .map(|(position, op)| correlation.outcome(position, op))
-        .collect())
+    Ok(Correlation::new(&sent, response, fail_on_errors))
 }
 
 /// Every operation of a request the server refused whole: failed, unless an earlier attempt
@@ -361,7 +358,7 @@ fn cause(verdict: &Verdict) -> &str {
         Verdict::Refused { detail, .. }
         | Verdict::CredentialsRefused { detail, .. }
         | Verdict::TooLarge { detail, .. } => detail,
-        _ => "processed",
+        _ => "an answer this engine does not know",
     }
 }
 
@@ -376,14 +373,8 @@ async fn split(
     detail: &str,
 ) -> Settled {
     let Some(middle) = split_point(&ops) else {
-        let outcomes = ops.iter().map(|op| {
-            op.outcome(OutcomeKind::Failed {
-                status: Some(413),
-                error: error.clone(),
-                message: format!("too large for the server even alone: {detail}"),
-            })
-        });
-        return (outcomes.collect(), None);
+        let detail = format!("too large for the server even alone: {detail}");
+        return (refused(&ops, Some(413), error, &detail).collect(), None);
     };
     let second = ops.split_off(middle);
     let (mut outcomes, stop) = send(context.clone(), request, ops, started).await;
@@ -662,5 +653,40 @@ mod tests {
             execution.stop,
             Some(JobStop::Authentication { status: 401, .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn what_a_lost_answer_may_have_applied_is_unknown_when_the_retry_fails_whole() {
+        for status in [400, 409, 413] {
+            let (lost, _) = context(
+                vec![
+                    Ok((502, String::new())),
+                    Ok((status, r#"{"detail":"no"}"#.into())),
+                ],
+                3,
+            );
+            let fresh = op(1, BulkMethod::Put, None, "/Users/y", &[]);
+            let execution = execute(
+                lost,
+                1,
+                vec![op(0, BulkMethod::Put, None, "/Users/x", &[])],
+            )
+            .await;
+            assert!(
+                matches!(&execution.outcomes[0].kind,
+                    OutcomeKind::Unknown { reason: UnknownReason::RetryInconclusive { status: s, .. } } if *s == status),
+                "{status}: {:?}",
+                execution.outcomes[0]
+            );
+            // The same refusal of a first attempt is a failure.
+            let (first, _) = context(vec![Ok((status, r#"{"detail":"no"}"#.into()))], 3);
+            let execution = execute(first, 1, vec![fresh]).await;
+            assert_eq!(
+                execution.outcomes[0].kind.status(),
+                Some(status),
+                "{status}"
+            );
+            assert_eq!(execution.outcomes[0].kind.name(), "failed", "{status}");
+        }
     }
 }
