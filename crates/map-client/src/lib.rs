@@ -6,9 +6,9 @@
 //! 2. [`Pipeline`]: builds the request, signs this attempt (map-auth knows where the signature
 //!    travels for each method), sends it through a [`map_transport::Transport`] within the
 //!    attempt timeout, and reads the whole answer.
-//! 3. [`classify()`]: one pure function from what came back to a [`Verdict`]: processed,
-//!    refused, credentials refused, too large, not processed (safe to send again), or may have
-//!    been applied.
+//! 3. [`classify()`]: one function, without side effects, from what came back to a
+//!    [`Verdict`]: processed, refused, credentials refused, too large, not processed (safe to
+//!    send again), or may have been applied.
 //! 4. [`RetryStrategy`]: given the verdict and the attempt, give up or try again after a
 //!    delay. [`StandardRetry`] is exponential backoff with jitter, `Retry-After`, and a
 //!    [`RetryBudget`] shared by all requests of a job.

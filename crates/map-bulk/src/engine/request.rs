@@ -666,12 +666,8 @@ mod tests {
                 3,
             );
             let fresh = op(1, BulkMethod::Put, None, "/Users/y", &[]);
-            let execution = execute(
-                lost,
-                1,
-                vec![op(0, BulkMethod::Put, None, "/Users/x", &[])],
-            )
-            .await;
+            let execution =
+                execute(lost, 1, vec![op(0, BulkMethod::Put, None, "/Users/x", &[])]).await;
             assert!(
                 matches!(&execution.outcomes[0].kind,
                     OutcomeKind::Unknown { reason: UnknownReason::RetryInconclusive { status: s, .. } } if *s == status),
