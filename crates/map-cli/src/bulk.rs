@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use map_auth::Credentials;
+use crate::credentials;
 use map_bulk::{
     BulkClient, Endpoint, Engine, InputFormat, JobConfig, JobInputError, JobReader, JobReport,
     JobStop, Journal, Limits, OperationSource, RetryPolicy, plan_job,
@@ -16,10 +16,6 @@ use map_transport::{HyperTransport, ReqwestTransport, Transport, TransportConfig
 use crate::cli::{BulkArgs, TransportKind};
 use crate::exit::Exit;
 use crate::report::Renderer;
-
-/// The environment variables credentials come from.
-pub(crate) const ACCESS_TOKEN_VAR: &str = "MAP_ACCESS_TOKEN";
-pub(crate) const CLIENT_SECRET_VAR: &str = "MAP_CLIENT_SECRET";
 
 #[allow(clippy::print_stderr, clippy::print_stdout)]
 pub(crate) async fn run(args: BulkArgs) -> Exit {
@@ -63,7 +59,7 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
                 Ok(endpoint) => endpoint,
                 Err(error) => return Exit::usage(error.to_string()),
             };
-            match credentials_from_env() {
+            match credentials::from_env() {
                 Ok(credentials) => (endpoint, credentials, None),
                 Err(message) => return Exit::usage(message),
             }
@@ -71,7 +67,7 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         None => match Simulator::start(SimConfig::default()).await {
             Ok(simulator) => {
                 eprintln!(
-                    "mapctl: no --base-url given: running against an embedded mAP Core simulator at {}",
+                    "mapctl: no --base-url or MAP_BASE_URL given: running against an embedded mAP Core simulator at {}",
                     simulator.base_url()
                 );
                 let endpoint = match Endpoint::new(simulator.base_url()) {
@@ -216,22 +212,6 @@ fn document_fail_on_errors(reader: &mut JobReader) -> Result<Option<u64>, String
             Ok(reader.fail_on_errors())
         }
         InputFormat::JsonArray | InputFormat::Ndjson => Ok(None),
-    }
-}
-
-fn credentials_from_env() -> Result<Credentials, String> {
-    let read = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (read(ACCESS_TOKEN_VAR), read(CLIENT_SECRET_VAR)) {
-        (Some(token), Some(secret)) => Ok(Credentials::new(token, secret)),
-        (None, None) => Err(format!(
-            "--base-url needs credentials: set {ACCESS_TOKEN_VAR} and {CLIENT_SECRET_VAR}"
-        )),
-        (None, Some(_)) => Err(format!(
-            "--base-url needs credentials: {ACCESS_TOKEN_VAR} is not set"
-        )),
-        (Some(_), None) => Err(format!(
-            "--base-url needs credentials: {CLIENT_SECRET_VAR} is not set"
-        )),
     }
 }
 

@@ -28,9 +28,11 @@ pub(crate) struct BulkArgs {
     /// The job: a file, or `-` for stdin.
     #[arg(value_name = "FILE|-")]
     pub(crate) input: String,
-    /// mAP Core's base URL (e.g. https://cg.gakunin.jp). Without it the job runs against an
-    /// embedded simulator. Credentials come from MAP_ACCESS_TOKEN and MAP_CLIENT_SECRET.
-    #[arg(long, value_name = "URL")]
+    /// mAP Core's base URL (e.g. https://cg.gakunin.jp). Without it (or MAP_BASE_URL) the job
+    /// runs against an embedded simulator. Credentials come from MAP_ACCESS_TOKEN and
+    /// MAP_CLIENT_SECRET, or from the files MAP_ACCESS_TOKEN_FILE and MAP_CLIENT_SECRET_FILE
+    /// name.
+    #[arg(long, value_name = "URL", env = "MAP_BASE_URL")]
     pub(crate) base_url: Option<String>,
     /// Allow a plain http base URL to a host that is not loopback.
     #[arg(long)]

@@ -6,6 +6,7 @@
 
 mod bulk;
 mod cli;
+mod credentials;
 mod demo;
 mod exit;
 mod report;

@@ -2,11 +2,10 @@
 
 use std::io::Write;
 
-use map_auth::Credentials;
 use map_sim::{FaultPlan, SimConfig, Simulator};
 
-use crate::bulk::{ACCESS_TOKEN_VAR, CLIENT_SECRET_VAR};
 use crate::cli::ServeArgs;
+use crate::credentials::{self, ACCESS_TOKEN_VAR, CLIENT_SECRET_VAR};
 use crate::exit::Exit;
 
 #[allow(clippy::print_stdout)]
@@ -20,18 +19,18 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
         Ok(faults) => faults.unwrap_or_default(),
         Err(error) => return Exit::usage(format!("--faults: {error}")),
     };
-    let from_env = std::env::var(ACCESS_TOKEN_VAR)
-        .ok()
-        .zip(std::env::var(CLIENT_SECRET_VAR).ok())
-        .filter(|(token, secret)| !token.is_empty() && !secret.is_empty());
+    let from_env = match credentials::optional_from_env() {
+        Ok(credentials) => credentials,
+        Err(error) => return Exit::usage(error),
+    };
     let mut config = SimConfig::default()
         .with_port(args.port)
         .with_max_operations(args.max_operations)
         .with_max_payload_bytes(args.max_payload_bytes)
         .with_null_mode(args.null)
         .with_faults(faults);
-    if let Some((token, secret)) = &from_env {
-        config = config.with_credentials(Credentials::new(token, secret));
+    if let Some(credentials) = &from_env {
+        config = config.with_credentials(credentials.clone());
     }
     let simulator = match Simulator::start(config).await {
         Ok(simulator) => simulator,

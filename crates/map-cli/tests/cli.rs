@@ -15,6 +15,9 @@ fn mapctl() -> Command {
     command
         .env_remove("MAP_ACCESS_TOKEN")
         .env_remove("MAP_CLIENT_SECRET")
+        .env_remove("MAP_ACCESS_TOKEN_FILE")
+        .env_remove("MAP_CLIENT_SECRET_FILE")
+        .env_remove("MAP_BASE_URL")
         .env_remove("RUST_LOG");
     command
 }
@@ -634,4 +637,60 @@ async fn a_run_killed_mid_request_resumes_from_its_journal() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("written for a different job"), "{stderr}");
     assert_eq!(sim.counters().bulk_requests, requests_before + 2);
+}
+
+#[tokio::test]
+async fn the_base_url_and_credentials_may_come_from_map_base_url_and_secret_files() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let path = job_file("from-files.ndjson", NDJSON);
+    let token = job_file(
+        "token",
+        &format!("{}\n", sim.credentials().access_token.expose_secret()),
+    );
+    let secret = job_file(
+        "secret",
+        &format!("{}\n", sim.credentials().client_secret.expose_secret()),
+    );
+    let mut command = mapctl();
+    command
+        .arg("bulk")
+        .arg(&path)
+        .env("MAP_BASE_URL", sim.base_url())
+        .env("MAP_ACCESS_TOKEN_FILE", &token)
+        .env("MAP_CLIENT_SECRET_FILE", &secret);
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        !stderr.contains("embedded"),
+        "sent to MAP_BASE_URL: {stderr}"
+    );
+    assert!(stdout.contains("4 succeeded"), "{stdout}");
+    assert_eq!(
+        sim.counters().bulk_requests,
+        1,
+        "the job reached MAP_BASE_URL's server"
+    );
+
+    // A variable and its _FILE together: a usage error naming both, nothing sent.
+    let before = sim.counters().bulk_requests;
+    let mut command = mapctl();
+    command
+        .arg("bulk")
+        .arg(&path)
+        .env("MAP_BASE_URL", sim.base_url())
+        .env("MAP_ACCESS_TOKEN", "token-in-the-environment")
+        .env("MAP_ACCESS_TOKEN_FILE", &token)
+        .env("MAP_CLIENT_SECRET_FILE", &secret);
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("both MAP_ACCESS_TOKEN and MAP_ACCESS_TOKEN_FILE are set"),
+        "{stderr}"
+    );
+    assert!(!format!("{stdout}{stderr}").contains("token-in-the-environment"));
+    assert_eq!(sim.counters().bulk_requests, before);
 }
