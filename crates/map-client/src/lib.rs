@@ -13,6 +13,8 @@
 //!    delay. [`StandardRetry`] is exponential backoff with jitter, `Retry-After`, and a
 //!    [`RetryBudget`] shared by all requests of a job.
 //!
+//! [`Filter`] writes search filters with their values quoted and escaped.
+//!
 //! [`BulkClient`] is the seed's client on that pipeline: one signed `POST /api/v2/Bulk`, 200 →
 //! results, 400 → a [`map_entities::MapError`] as a value, anything else an error. The job
 //! engine (`map-bulk`) drives the same pipeline, classifier and strategy for whole jobs.
@@ -40,12 +42,14 @@
 mod bulk;
 mod classify;
 mod endpoint;
+mod filter;
 mod pipeline;
 mod retry;
 
 pub use bulk::{BulkAnswer, BulkClient, BulkError};
 pub use classify::{Verdict, classify, retry_after};
 pub use endpoint::{Endpoint, EndpointError};
+pub use filter::Filter;
 pub use pipeline::{Answer, Call, CallBody, DEFAULT_ATTEMPT_TIMEOUT, ExchangeError, Pipeline};
 pub use retry::{
     Attempt, GiveUp, RandomSource, RetryBudget, RetryDecision, RetryPolicy, RetryStrategy,
