@@ -10,7 +10,7 @@ use map_entities::BulkMethod;
 
 use super::admission::Admission;
 use super::in_flight::InFlight;
-use super::ledger::{Created, Ledger, resolve_request};
+use super::ledger::{Ledger, resolve_request};
 use super::operation::{Operation, resource_key};
 use super::reporter::Reporter;
 use super::request::{Execution, RequestContext};
@@ -177,13 +177,9 @@ impl Driver {
 
     /// Settles `op` as skipped for `reason`, and so whatever references it.
     fn skip(&mut self, op: Operation, reason: SkipReason) {
-        if let (Some(bulk_id), BulkMethod::Post) = (&op.bulk_id, op.method) {
-            if self.index.is_referenced(bulk_id) {
-                self.ledger.record(bulk_id, Created::Skipped);
-            }
-        }
-        self.reporter
-            .settle(op.into_outcome(OutcomeKind::Skipped { reason }));
+        let outcome = op.into_outcome(OutcomeKind::Skipped { reason });
+        self.remember_post(&outcome);
+        self.reporter.settle(outcome);
     }
 
     fn skip_all(&mut self, ops: Vec<Operation>, reason: &SkipReason) {

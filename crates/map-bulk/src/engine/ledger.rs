@@ -121,13 +121,14 @@ pub(crate) fn resolve_request(
                 continue;
             };
             if let Some(op) = slot.take() {
-                if let (Some(bulk_id), BulkMethod::Post) = (&op.bulk_id, op.method) {
-                    if records(bulk_id) {
-                        ledger.record(bulk_id, Created::Skipped);
-                        recorded = true;
-                    }
+                let outcome = op.into_outcome(OutcomeKind::Skipped { reason });
+                if outcome.method == BulkMethod::Post
+                    && outcome.bulk_id.as_deref().is_some_and(&records)
+                {
+                    ledger.record_outcome(&outcome);
+                    recorded = true;
                 }
-                skipped.push(op.into_outcome(OutcomeKind::Skipped { reason }));
+                skipped.push(outcome);
             }
         }
         // A POST skipped now may be referenced by an operation before it: once more.
