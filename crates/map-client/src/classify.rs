@@ -30,7 +30,8 @@ use crate::pipeline::{Answer, ExchangeError, excerpt};
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Verdict {
-    /// 200: the server processed the request; its body holds the results.
+    /// 2xx: the server processed the request; its body (if any) holds the results — for
+    /// Bulk always 200, for the resource endpoints also 201 (created) and 204 (deleted).
     Processed,
     /// The request settles as failed, and is not sent again: 400 (mAP's whole-request
     /// refusal, nothing applied), or any status not classified otherwise (404, 409, 501, a
@@ -118,7 +119,7 @@ pub fn classify(result: &Result<Answer, ExchangeError>) -> Verdict {
         }
     };
     let status = answer.status.as_u16();
-    if status == 200 {
+    if answer.status.is_success() {
         // The body is the caller's to read (it may be large): not parsed here.
         return Verdict::Processed;
     }
@@ -191,6 +192,8 @@ mod tests {
     #[test]
     fn every_status_has_one_meaning() {
         assert_eq!(classify(&answer(200, &[], "{}")), Verdict::Processed);
+        assert_eq!(classify(&answer(201, &[], "{}")), Verdict::Processed);
+        assert_eq!(classify(&answer(204, &[], "")), Verdict::Processed);
         match classify(&answer(400, &[], ERROR)) {
             Verdict::Refused {
                 status: Some(400),

@@ -15,6 +15,11 @@
 //!
 //! [`Filter`] writes search filters with their values quoted and escaped.
 //!
+//! [`ResourceClient`] reads and writes Users, Groups and Services one at a time on that
+//! pipeline: typed results, mAP's 400/404/409 answers as [`ResourceAnswer`] values, searches
+//! as [`Pages`] that fetch the next page when it is needed, and after a lost answer only a
+//! GET, PUT or DELETE sent again.
+//!
 //! [`BulkClient`] is the seed's client on that pipeline: one signed `POST /api/v2/Bulk`, 200 →
 //! results, 400 → a [`map_entities::MapError`] as a value, anything else an error. The job
 //! engine (`map-bulk`) drives the same pipeline, classifier and strategy for whole jobs.
@@ -44,14 +49,20 @@ mod classify;
 mod endpoint;
 mod filter;
 mod pipeline;
+mod resource;
+mod resource_client;
 mod retry;
+mod search;
 
 pub use bulk::{BulkAnswer, BulkClient, BulkError};
 pub use classify::{Verdict, classify, retry_after};
 pub use endpoint::{Endpoint, EndpointError};
 pub use filter::Filter;
 pub use pipeline::{Answer, Call, CallBody, DEFAULT_ATTEMPT_TIMEOUT, ExchangeError, Pipeline};
+pub use resource::{Deletable, Resource, ResourceAnswer, ResourceError};
+pub use resource_client::{Projection, ResourceClient, Resources, may_resend_after_lost_answer};
 pub use retry::{
     Attempt, GiveUp, RandomSource, RetryBudget, RetryDecision, RetryPolicy, RetryStrategy,
     StandardRetry,
 };
+pub use search::Pages;

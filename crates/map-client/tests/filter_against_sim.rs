@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use map_client::{BulkAnswer, BulkClient, Call, CallBody, Endpoint, Filter, Pipeline};
-use map_entities::{BulkOperation, ListResponse, MapUser};
+use map_client::{BulkAnswer, BulkClient, Endpoint, Filter, Pipeline, ResourceClient};
+use map_entities::{BulkOperation, MapUser, SearchRequestParameter};
 use map_sim::{SimConfig, Simulator};
 use map_transport::{HyperTransport, TransportConfig};
 use proptest::prelude::*;
@@ -50,18 +50,12 @@ impl World {
             let answer = client.post(&[create], &credentials).await.unwrap();
             assert!(matches!(answer, BulkAnswer::Processed(_)), "{answer:?}");
 
-            let mut url = self.pipeline.endpoint().api_url("Users").unwrap();
-            url.query_pairs_mut()
-                .append_pair("filter", Filter::eq("userName", name).as_str());
-            let call = Call {
-                method: http::Method::GET,
-                url,
-                body: CallBody::Empty,
+            let resources = ResourceClient::new(self.pipeline.clone(), &credentials);
+            let query = SearchRequestParameter {
+                filter: Some(Filter::eq("userName", name).to_string()),
+                ..Default::default()
             };
-            let signer = self.pipeline.signer(&credentials);
-            let answer = self.pipeline.exchange(call, &signer).await.unwrap();
-            assert_eq!(answer.status, 200, "{}", answer.excerpt());
-            let page: ListResponse<MapUser> = serde_json::from_slice(&answer.body).unwrap();
+            let page = resources.users().page(&query).await.unwrap().done().unwrap();
             page.resources().to_vec()
         })
     }
