@@ -1,11 +1,12 @@
-//! The command line: `mapctl bulk`, `mapctl demo`, `mapctl serve`.
+//! The command line: `mapctl bulk`, `mapctl users|groups|services …`, `mapctl eppn`,
+//! `mapctl self`, `mapctl demo`, `mapctl serve`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Run mAP Core API V2 bulk jobs: validated, planned within the server's limits, retried
-/// safely, with one outcome per operation.
+/// Run mAP Core API V2 bulk jobs (validated, planned within the server's limits, retried
+/// safely, with one outcome per operation), and read and write its users, groups and services.
 #[derive(Debug, Parser)]
 #[command(name = "mapctl", version, about, long_about = None)]
 pub(crate) struct Cli {
@@ -17,6 +18,40 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run a bulk job from a file (a BulkRequest, a JSON array of operations, or NDJSON).
     Bulk(BulkArgs),
+    /// Users: list, get, create, replace, patch (users are not deleted through the API).
+    Users {
+        #[command(subcommand)]
+        verb: Verb,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Groups: list, get, create, replace, patch, delete.
+    Groups {
+        #[command(subcommand)]
+        verb: DeletableVerb,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Services: list, get, create, replace, patch, delete.
+    Services {
+        #[command(subcommand)]
+        verb: DeletableVerb,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// The user holding an ePPN (mAP Core's Existeppn).
+    Eppn {
+        /// The eduPersonPrincipalName, e.g. alice@example.ac.jp.
+        eppn: String,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// The user the access token belongs to.
+    #[command(name = "self")]
+    SelfUser {
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
     /// Run a small realistic job against the embedded simulator and show its report.
     Demo(DemoArgs),
     /// Run the mAP Core simulator in the foreground.
@@ -70,6 +105,124 @@ pub(crate) struct BulkArgs {
     pub(crate) journal: Option<std::path::PathBuf>,
 }
 
+/// Where mAP Core is and how to reach it, for the resource commands (which need a real
+/// deployment, or `mapctl serve`: an empty simulator has nothing to read).
+#[derive(Debug, Args)]
+pub(crate) struct ConnectArgs {
+    /// mAP Core's base URL (e.g. https://cg.gakunin.jp); required. Credentials come from
+    /// MAP_ACCESS_TOKEN and MAP_CLIENT_SECRET, or from the files MAP_ACCESS_TOKEN_FILE and
+    /// MAP_CLIENT_SECRET_FILE name.
+    #[arg(long, value_name = "URL", env = "MAP_BASE_URL", global = true)]
+    pub(crate) base_url: Option<String>,
+    /// Allow a plain http base URL to a host that is not loopback.
+    #[arg(long, global = true)]
+    pub(crate) allow_insecure: bool,
+    /// The HTTP client.
+    #[arg(long, value_enum, default_value_t = TransportKind::Reqwest, global = true)]
+    pub(crate) transport: TransportKind,
+    /// Seconds to wait for each request's complete answer.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub(crate) timeout: u64,
+    /// How to print: human (a table, or the document pretty-printed), json, or ndjson (one
+    /// resource per line).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human, global = true)]
+    pub(crate) output: OutputFormat,
+}
+
+/// What to do with one kind of resource.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Verb {
+    /// One page of resources (the server's default size unless --count), or every page.
+    List(ListArgs),
+    /// One resource by id.
+    Get(GetArgs),
+    /// Create a resource from a document.
+    Create(DocumentArgs),
+    /// Replace a resource with a document.
+    Replace(IdDocumentArgs),
+    /// Patch a resource with a PatchOp document, or one bare operation.
+    Patch(IdDocumentArgs),
+}
+
+/// What to do with a kind of resource that the API lets a client delete.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeletableVerb {
+    #[command(flatten)]
+    Common(Verb),
+    /// Delete a resource by id.
+    Delete(IdArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// A SCIM filter, e.g. 'eduPersonPrincipalNames.value eq "alice@example.ac.jp"'.
+    #[arg(long, value_name = "F")]
+    pub(crate) filter: Option<String>,
+    /// Only these attributes (and id).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub(crate) attributes: Vec<String>,
+    /// Every attribute but these.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub(crate) excluded_attributes: Vec<String>,
+    /// The attribute to sort by.
+    #[arg(long, value_name = "A")]
+    pub(crate) sort_by: Option<String>,
+    /// The sort order.
+    #[arg(long, value_enum)]
+    pub(crate) sort_order: Option<SortOrderArg>,
+    /// Resources per page (not sent unless given: the server's default, 20 on mAP Core).
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<u64>,
+    /// The 1-based index of the first resource.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) start_index: Option<u64>,
+    /// Every page, streamed as it arrives, until totalResults.
+    #[arg(long)]
+    pub(crate) all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SortOrderArg {
+    /// Smallest first.
+    Ascending,
+    /// Largest first.
+    Descending,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    /// The resource's id.
+    pub(crate) id: String,
+    /// Only these attributes (and id).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub(crate) attributes: Vec<String>,
+    /// Every attribute but these.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub(crate) excluded_attributes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DocumentArgs {
+    /// The document: a file, or `-` for stdin.
+    #[arg(value_name = "FILE|-")]
+    pub(crate) document: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdDocumentArgs {
+    /// The resource's id.
+    pub(crate) id: String,
+    /// The document: a file, or `-` for stdin.
+    #[arg(value_name = "FILE|-")]
+    pub(crate) document: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdArgs {
+    /// The resource's id.
+    pub(crate) id: String,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// How to report.
@@ -106,11 +259,12 @@ pub(crate) enum TransportKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OutputFormat {
-    /// A progress bar, a summary and a table of what did not succeed.
+    /// For people: a job's progress bar, summary and table of what did not succeed; a table
+    /// of resources; a document pretty-printed.
     Human,
     /// One JSON document.
     Json,
-    /// One JSON line per operation as it settles, then the summary.
+    /// One JSON line per operation as it settles, then the summary; or one per resource.
     Ndjson,
 }
 

@@ -55,7 +55,13 @@ impl World {
                 filter: Some(Filter::eq("userName", name).to_string()),
                 ..Default::default()
             };
-            let page = resources.users().page(&query).await.unwrap().done().unwrap();
+            let page = resources
+                .users()
+                .page(&query)
+                .await
+                .unwrap()
+                .done()
+                .unwrap();
             page.resources().to_vec()
         })
     }
