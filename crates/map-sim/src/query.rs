@@ -181,6 +181,31 @@ impl ListQuery {
             .take(self.count)
             .map(|r| Value::Object(self.projection.apply(r)))
             .collect();
+        self.list_response(total, page)
+    }
+
+    /// The ListResponse of the resources this query selects from `stored` (in id order;
+    /// `render` shows one as the API does). With neither a filter nor `sortBy` only the page
+    /// itself is rendered, so that paging through 100k users costs each request a page's
+    /// work, not the whole store's.
+    pub(crate) fn page_of<'a>(
+        &self,
+        stored: impl ExactSizeIterator<Item = &'a Resource>,
+        render: impl Fn(&Resource) -> Resource,
+    ) -> Value {
+        if self.filter.is_some() || self.sort_by.is_some() {
+            return self.page(stored.map(render));
+        }
+        let total = stored.len();
+        let page: Vec<Value> = stored
+            .skip(self.start_index - 1)
+            .take(self.count)
+            .map(|r| Value::Object(self.projection.apply(render(r))))
+            .collect();
+        self.list_response(total, page)
+    }
+
+    fn list_response(&self, total: usize, page: Vec<Value>) -> Value {
         json!({
             "schemas": [LIST_RESPONSE_SCHEMA],
             "totalResults": total,

@@ -86,7 +86,8 @@ pub(crate) async fn list(
         let kind = kind_of(&endpoint)?;
         check_query_auth(&shared, &headers, &params)?;
         let query = ListQuery::from_params(&params)?;
-        let page = query.page(shared.store().list(kind));
+        let store = shared.store();
+        let page = query.page_of(store.stored_all(kind), |r| store.render(kind, r));
         Ok(json_response(
             StatusCode::OK,
             serde_json::to_vec(&page).unwrap_or_default(),

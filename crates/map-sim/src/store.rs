@@ -90,11 +90,13 @@ impl Store {
         self.stored(kind, id).map(|r| self.render(kind, r))
     }
 
-    /// Every resource of `kind` as the API shows it, in id order.
-    pub(crate) fn list(&self, kind: ResourceType) -> impl Iterator<Item = Resource> + '_ {
-        self.resources[kind.index()]
-            .values()
-            .map(move |r| self.render(kind, r))
+    /// Every resource of `kind` as stored, in id order ([`Store::render`] shows one as the
+    /// API does).
+    pub(crate) fn stored_all(
+        &self,
+        kind: ResourceType,
+    ) -> impl ExactSizeIterator<Item = &Resource> + '_ {
+        self.resources[kind.index()].values()
     }
 
     /// The user holding `eppn`, as the API shows it.
@@ -240,9 +242,18 @@ impl Store {
                 .collect()
         }
         Snapshot {
-            users: typed(self.list(ResourceType::User)),
-            groups: typed(self.list(ResourceType::Group)),
-            services: typed(self.list(ResourceType::Service)),
+            users: typed(
+                self.stored_all(ResourceType::User)
+                    .map(|r| self.render(ResourceType::User, r)),
+            ),
+            groups: typed(
+                self.stored_all(ResourceType::Group)
+                    .map(|r| self.render(ResourceType::Group, r)),
+            ),
+            services: typed(
+                self.stored_all(ResourceType::Service)
+                    .map(|r| self.render(ResourceType::Service, r)),
+            ),
         }
     }
 
@@ -326,7 +337,7 @@ impl Store {
 
     /// The resource as the API shows it: a user's or service's `groups` from the groups
     /// that link to it, and `$ref` (and `display`, when known) on every reference.
-    fn render(&self, kind: ResourceType, stored: &Resource) -> Resource {
+    pub(crate) fn render(&self, kind: ResourceType, stored: &Resource) -> Resource {
         let mut resource = stored.clone();
         let id = stored.get("id").and_then(Value::as_str).unwrap_or_default();
         if let Some(side) = kind.side() {
