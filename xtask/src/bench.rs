@@ -8,6 +8,9 @@
 //! once, and the run with the median CPU time is reported, with the range; the machine is
 //! shared with the server and noisy.
 //!
+//! Then the reading scenario ([`crate::list_bench`]): `mapctl users list --all` of 100k users
+//! (10k with `--quick`) from a map-sim that holds them.
+//!
 //! `cargo xtask bench --quick` runs 10k/100k operations instead of 100k/1M, to try it out.
 //!
 //! `cargo xtask bench --baseline PATH` also runs another build of mapctl (say, of the last
@@ -22,17 +25,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::list_bench;
+
 /// One measured client run.
-struct Measured {
-    client: String,
-    operations: u64,
-    command: String,
-    cpu: Duration,
-    wall: Duration,
-    max_rss_kib: u64,
-    output: String,
+pub(crate) struct Measured {
+    pub(crate) client: String,
+    pub(crate) operations: u64,
+    pub(crate) command: String,
+    pub(crate) cpu: Duration,
+    pub(crate) wall: Duration,
+    pub(crate) max_rss_kib: u64,
+    pub(crate) output: String,
     /// CPU µs per operation of every run of this client, lowest first.
-    samples: Vec<f64>,
+    pub(crate) samples: Vec<f64>,
 }
 
 impl Measured {
@@ -88,7 +93,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let large_file = workload(&bench_dir, large)?;
 
     eprintln!("xtask bench: starting map-sim in null mode");
-    let (mut server, base_url, token, secret) = serve(&mapctl)?;
+    let (mut server, base_url, token, secret) = serve(&mapctl, true)?;
     let env = [
         ("MAP_ACCESS_TOKEN", token.as_str()),
         ("MAP_CLIENT_SECRET", secret.as_str()),
@@ -174,8 +179,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let _ = server.kill();
     let _ = server.wait();
 
+    let listings = list_bench::run(&mapctl, &small_file, small, runs_each.min(5))?;
     let micro = criterion(&root)?;
-    let report = render(&results, &micro, &root)?;
+    let report = render(&results, &listings, &micro, &root)?;
     std::fs::write(root.join("BENCHMARKS.md"), report).map_err(|e| e.to_string())?;
     eprintln!("xtask bench: wrote BENCHMARKS.md");
     Ok(())
@@ -208,10 +214,12 @@ fn workload(dir: &Path, operations: u64) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// Starts `mapctl serve --null` and reads its URL and credentials.
-fn serve(mapctl: &Path) -> Result<(Child, String, String, String), String> {
+/// Starts `mapctl serve` (`--null` when `null`: store nothing) and reads its URL and
+/// credentials.
+pub(crate) fn serve(mapctl: &Path, null: bool) -> Result<(Child, String, String, String), String> {
     let mut child = Command::new(mapctl)
-        .args(["serve", "--null", "--port", "0"])
+        .args(["serve", "--port", "0"])
+        .args(null.then_some("--null"))
         .env_remove("MAP_ACCESS_TOKEN")
         .env_remove("MAP_CLIENT_SECRET")
         .stdout(Stdio::piped())
@@ -238,7 +246,7 @@ fn serve(mapctl: &Path) -> Result<(Child, String, String, String), String> {
 }
 
 /// Runs one client to its end and reads its own resource usage with `wait4`.
-fn measure(
+pub(crate) fn measure(
     client: &str,
     operations: u64,
     program: &str,
@@ -330,7 +338,12 @@ fn criterion(root: &Path) -> Result<Vec<(String, String)>, String> {
     Ok(found)
 }
 
-fn render(results: &[Measured], micro: &[(String, String)], root: &Path) -> Result<String, String> {
+fn render(
+    results: &[Measured],
+    listings: &list_bench::Listings,
+    micro: &[(String, String)],
+    root: &Path,
+) -> Result<String, String> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -512,6 +525,7 @@ fn render(results: &[Measured], micro: &[(String, String)], root: &Path) -> Resu
         );
         w(&mut md, String::new());
     }
+    list_bench::render(listings, &mut md);
     w(
         &mut md,
         "## Micro-benchmarks (criterion, median time per iteration)".into(),

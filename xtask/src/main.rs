@@ -4,11 +4,13 @@
 //!   `cargo fmt --all -- --check`, `cargo clippy --workspace --all-targets -- -D warnings` and
 //!   `cargo test --workspace`.
 //! - `cargo xtask bench` measures mapctl against the Python peer (`bench/peers/`) on the same
-//!   map-sim in null mode and writes `BENCHMARKS.md`; see [`mod@bench`].
+//!   map-sim in null mode, lists 100k users from a map-sim that holds them, and writes
+//!   `BENCHMARKS.md`; see [`mod@bench`] and [`list_bench`].
 
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
 mod bench;
+mod list_bench;
 
 use std::process::{Command, ExitCode};
 

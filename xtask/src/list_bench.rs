@@ -1,0 +1,161 @@
+//! `cargo xtask bench`'s reading scenario: `mapctl users list --all --count 1000` of every
+//! user of a map-sim that holds them (a real store, loaded with `mapctl bulk`), with its wall
+//! time, CPU and peak RSS; and of the last tenth alone (`--start-index`), whose peak RSS
+//! says whether memory stays flat as the listing grows (resources are streamed out a page
+//! at a time, never collected).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::bench::{Measured, measure, serve};
+
+/// Users per page.
+const PAGE: u64 = 1000;
+
+/// The two listings, the whole store's first.
+pub(crate) struct Listings {
+    pub(crate) all: Measured,
+    pub(crate) tenth: Measured,
+    /// `users list --all` as run, relative paths.
+    pub(crate) command: String,
+}
+
+/// Loads `users` users from `workload` into a fresh map-sim and lists them `runs` times.
+pub(crate) fn run(
+    mapctl: &Path,
+    workload: &Path,
+    users: u64,
+    runs: usize,
+) -> Result<Listings, String> {
+    eprintln!("xtask bench: listing: loading {users} users into map-sim");
+    let (mut server, base_url, token, secret) = serve(mapctl, false)?;
+    let env = [
+        ("MAP_ACCESS_TOKEN", token.as_str()),
+        ("MAP_CLIENT_SECRET", secret.as_str()),
+        ("MAP_BASE_URL", base_url.as_str()),
+    ];
+    let program = mapctl.display().to_string();
+    let load = [
+        "bulk".to_owned(),
+        workload.display().to_string(),
+        "--concurrency".to_owned(),
+        "4".to_owned(),
+        "--output".to_owned(),
+        "json".to_owned(),
+    ];
+    measure("load", users, &program, &load, &env)?;
+
+    let list = |start: u64| {
+        let mut args: Vec<String> = ["users", "list", "--all", "--output", "ndjson"]
+            .map(str::to_owned)
+            .into();
+        args.extend(["--count".to_owned(), PAGE.to_string()]);
+        if start > 1 {
+            args.extend(["--start-index".to_owned(), start.to_string()]);
+        }
+        args
+    };
+    let tenth_start = users - users / 10 + 1;
+    let mut all = Vec::new();
+    let mut tenth = Vec::new();
+    for round in 1..=runs {
+        eprintln!("xtask bench: listing: round {round} of {runs}");
+        all.push(listed(
+            measure("users list --all", users, &program, &list(1), &env)?,
+            users,
+        )?);
+        let tenth_users = users / 10;
+        tenth.push(listed(
+            measure(
+                "users list --all (last tenth)",
+                tenth_users,
+                &program,
+                &list(tenth_start),
+                &env,
+            )?,
+            tenth_users,
+        )?);
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let command = format!("MAP_BASE_URL=… mapctl {}", list(1).join(" "));
+    Ok(Listings {
+        all: median(all),
+        tenth: median(tenth),
+        command,
+    })
+}
+
+/// `run` with its output checked: one line per user, each a distinct id.
+fn listed(mut run: Measured, users: u64) -> Result<Measured, String> {
+    let ids: std::collections::HashSet<&str> = run
+        .output
+        .lines()
+        .filter_map(|line| line.split("\"id\":\"").nth(1)?.split('"').next())
+        .collect();
+    if ids.len() as u64 != users || run.output.lines().count() as u64 != users {
+        return Err(format!(
+            "{}: {} lines, {} distinct ids, expected {users}",
+            run.client,
+            run.output.lines().count(),
+            ids.len()
+        ));
+    }
+    run.output = format!("{users} users, one per line");
+    Ok(run)
+}
+
+/// The run with the median wall time.
+fn median(mut runs: Vec<Measured>) -> Measured {
+    runs.sort_by_key(|m| m.wall);
+    runs.swap_remove(runs.len() / 2)
+}
+
+/// The section of BENCHMARKS.md on reading.
+pub(crate) fn render(listings: &Listings, md: &mut String) {
+    let Listings {
+        all,
+        tenth,
+        command,
+    } = listings;
+    let mib = |m: &Measured| m.max_rss_kib as f64 / 1024.0;
+    let row = |m: &Measured| {
+        format!(
+            "| {} | {} | {:.2} | {:.2} | {:.0} | {:.1} |",
+            m.client,
+            m.operations,
+            m.wall.as_secs_f64(),
+            m.cpu.as_secs_f64(),
+            m.operations as f64 / m.wall.as_secs_f64(),
+            mib(m)
+        )
+    };
+    let lines = [
+        "## Reading: `mapctl users list --all`".to_owned(),
+        String::new(),
+        format!(
+            "Every user of a map-sim holding {} users (loaded with `mapctl bulk`), in pages of {PAGE}, \
+             printed as NDJSON and checked (one line per user, each id once); then the last \
+             tenth alone. The median of the runs by wall time; CPU and peak RSS are mapctl's own.",
+            all.operations
+        ),
+        String::new(),
+        "| listing | users | wall s | CPU s | users/s | peak RSS MiB |".to_owned(),
+        "|---|---:|---:|---:|---:|---:|".to_owned(),
+        row(all),
+        row(tenth),
+        String::new(),
+        format!(
+            "Peak RSS listing {} users is {:.2}x that of listing {} (flat: pages are printed as they come).",
+            all.operations,
+            mib(all) / mib(tenth),
+            tenth.operations
+        ),
+        String::new(),
+        format!("`{command}`"),
+        String::new(),
+    ];
+    for line in lines {
+        let _ = writeln!(md, "{line}");
+    }
+}
