@@ -315,6 +315,46 @@ mod tests {
     }
 
     #[test]
+    fn rendering_only_the_page_gives_the_same_page() {
+        let stored = users(45);
+        let rendered = std::cell::Cell::new(0);
+        let render = |r: &Resource| {
+            rendered.set(rendered.get() + 1);
+            r.clone()
+        };
+        for pairs in [
+            vec![],
+            vec![
+                ("startIndex", "41"),
+                ("count", "10"),
+                ("attributes", "userName"),
+            ],
+            vec![("startIndex", "90")],
+            vec![
+                ("sortBy", "userName"),
+                ("sortOrder", "descending"),
+                ("count", "7"),
+            ],
+            vec![("filter", "userName sw \"user1\"")],
+        ] {
+            let query = ListQuery::from_params(&params(&pairs)).unwrap();
+            rendered.set(0);
+            let fast = query.page_of(stored.iter(), render);
+            assert_eq!(fast, query.page(stored.clone().into_iter()), "{pairs:?}");
+            if pairs
+                .iter()
+                .all(|(name, _)| !matches!(*name, "filter" | "sortBy"))
+            {
+                assert!(
+                    rendered.get() <= 20,
+                    "{pairs:?}: {} rendered",
+                    rendered.get()
+                );
+            }
+        }
+    }
+
+    #[test]
     fn sorting_and_projection() {
         let page = ListQuery::from_params(&params(&[
             ("sortBy", "userName"),
