@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::classify::{Verdict, classify};
-use crate::pipeline::{Answer, Call, CallBody, ExchangeError, Pipeline, excerpt};
+use crate::pipeline::{Answer, Call, CallBody, ExchangeError, Pipeline};
 use crate::resource::{Deletable, Resource, ResourceAnswer, ResourceError};
 use crate::retry::{Attempt, GiveUp, RetryDecision, RetryPolicy, RetryStrategy, StandardRetry};
 use crate::search::Pages;
@@ -208,26 +208,27 @@ impl ResourceClient {
         Ok(url)
     }
 
-    /// Sends one call until it settles, and reads its answer with `decode`.
+    /// Sends one call until it settles, and reads a 2xx body with `decode`.
     async fn call<T>(
         &self,
         method: Method,
         url: Url,
         body: CallBody,
-        decode: impl FnOnce(&Bytes) -> Result<T, String>,
+        decode: impl Fn(&Bytes) -> Result<T, String>,
     ) -> Result<ResourceAnswer<T>, ResourceError> {
-        let writes = method != Method::GET;
-        let settled = self.send(method, url, body).await?;
-        read_answer(&settled.answer, decode, writes)
+        Ok(self.send(method, url, body, decode).await?.answer)
     }
 
-    /// Attempts `method url body` until an answer settles it or the strategy gives up.
-    async fn send(
+    /// Attempts `method url body` until an answer settles it or the strategy gives up. A
+    /// 2xx whose body `decode` cannot read is an answer lost: sent again only when
+    /// [`may_resend_after_lost_answer`].
+    async fn send<T>(
         &self,
         method: Method,
         url: Url,
         body: CallBody,
-    ) -> Result<Settled, ResourceError> {
+        decode: impl Fn(&Bytes) -> Result<T, String>,
+    ) -> Result<Settled<T>, ResourceError> {
         let started = Instant::now();
         let mut answer_lost_before = false;
         let mut number = 0;
@@ -243,19 +244,38 @@ impl ResourceClient {
                 number,
                 elapsed: started.elapsed(),
             };
-            let verdict = classify(&result);
+            let verdict = match (classify(&result), &result) {
+                (Verdict::Processed, Ok(answer)) => match decode(&answer.body) {
+                    Ok(value) => {
+                        self.retry.settled(attempt);
+                        return Ok(Settled {
+                            answer: ResourceAnswer::Done(value),
+                            answer_lost_before,
+                        });
+                    }
+                    Err(message) => Verdict::MayHaveBeenApplied {
+                        cause: format!(
+                            "mAP Core answered {} with a body that cannot be read: {message}; it starts {:?}",
+                            answer.status,
+                            answer.excerpt()
+                        ),
+                    },
+                },
+                (verdict, _) => verdict,
+            };
             match verdict {
-                Verdict::Processed
-                | Verdict::Refused {
-                    status: Some(_), ..
+                Verdict::Refused {
+                    status: Some(status),
+                    error,
+                    detail,
                 } => {
                     self.retry.settled(attempt);
-                    let answer = result.map_err(|e| ResourceError::Build(e.to_string()))?;
                     return Ok(Settled {
-                        answer,
+                        answer: refusal(status, error, detail)?,
                         answer_lost_before,
                     });
                 }
+                Verdict::Refused { status: None, .. } => return Err(not_sent(result)),
                 Verdict::CredentialsRefused { status, detail } => {
                     return Err(ResourceError::CredentialsRefused { status, detail });
                 }
@@ -265,22 +285,16 @@ impl ResourceClient {
                         detail,
                     });
                 }
-                _ => {}
-            }
-            if let Err(error @ (ExchangeError::Sign(_) | ExchangeError::Build(_))) = result {
-                return Err(match error {
-                    ExchangeError::Sign(error) => ResourceError::Sign(error),
-                    other => ResourceError::Build(other.to_string()),
-                });
-            }
-            if let Verdict::MayHaveBeenApplied { cause } = &verdict {
-                if !may_resend_after_lost_answer(&method) {
-                    return Err(ResourceError::AnswerLost {
-                        cause: cause.clone(),
-                        may_have_been_applied: true,
-                    });
+                Verdict::MayHaveBeenApplied { ref cause } => {
+                    if !may_resend_after_lost_answer(&method) {
+                        return Err(ResourceError::AnswerLost {
+                            cause: cause.clone(),
+                            may_have_been_applied: true,
+                        });
+                    }
+                    answer_lost_before = true;
                 }
-                answer_lost_before = true;
+                _ => {}
             }
             match self.retry.retry(&verdict, attempt) {
                 RetryDecision::After(delay) => tokio::time::sleep(delay).await,
@@ -290,9 +304,9 @@ impl ResourceClient {
     }
 }
 
-/// What settled a call: its answer, and whether an earlier attempt's answer was lost.
-struct Settled {
-    answer: Answer,
+/// What settled a call, and whether an earlier attempt's answer was lost.
+struct Settled<T> {
+    answer: ResourceAnswer<T>,
     answer_lost_before: bool,
 }
 
@@ -314,65 +328,56 @@ fn gave_up(verdict: Verdict, give_up: GiveUp, method: &Method) -> ResourceError 
             give_up,
             retry_after,
         },
-        Verdict::MayHaveBeenApplied { cause } => ResourceError::AnswerLost {
-            cause: format!("{cause} ({give_up})"),
+        // The strategy retries only the verdicts above and a lost answer (and any it may
+        // learn of later): what it gave up on is an answer that did not come.
+        other => ResourceError::AnswerLost {
+            cause: match other {
+                Verdict::MayHaveBeenApplied { cause } => format!("{cause} ({give_up})"),
+                other => format!("{other:?} ({give_up})"),
+            },
             may_have_been_applied: method != Method::GET,
-        },
-        other => ResourceError::Status {
-            status: 0,
-            detail: format!("{other:?}"),
         },
     }
 }
 
-/// A settled answer as a [`ResourceAnswer`]: 2xx decoded, 400/404/409 as values, anything
-/// else an error.
-fn read_answer<T>(
-    answer: &Answer,
-    decode: impl FnOnce(&Bytes) -> Result<T, String>,
-    writes: bool,
+/// A refusal as a [`ResourceAnswer`]: 400, 404 and 409 with mAP's error document (one made
+/// of the status and detail when the server sent none, except for a 404, which without one
+/// is most likely a wrong base URL); any other status an error.
+fn refusal<T>(
+    status: u16,
+    error: Option<MapError>,
+    detail: String,
 ) -> Result<ResourceAnswer<T>, ResourceError> {
-    let status = answer.status.as_u16();
-    if answer.status.is_success() {
-        return decode(&answer.body)
-            .map(ResourceAnswer::Done)
-            .map_err(|message| ResourceError::AnswerLost {
-                cause: format!(
-                    "mAP Core answered {status} with a body that cannot be read: {message}; it starts {:?}",
-                    excerpt(&answer.body)
-                ),
-                may_have_been_applied: writes,
-            });
-    }
-    let error = error_document(answer);
-    Ok(match status {
-        400 if error.is_not_found() => ResourceAnswer::NotFound(error),
-        400 => ResourceAnswer::Refused(error),
-        404 => ResourceAnswer::NotFound(error),
-        409 => ResourceAnswer::Conflict(error),
-        _ => {
-            return Err(ResourceError::Status {
-                status,
-                detail: error.detail.unwrap_or_else(|| excerpt(&answer.body)),
-            });
+    let error = error.filter(|e| e.detail.is_some() || e.status.is_some());
+    let document = |error: Option<MapError>| {
+        error.unwrap_or_else(|| MapError {
+            status: Some(status.to_string()),
+            detail: Some(detail.clone()),
+            ..Default::default()
+        })
+    };
+    Ok(match (status, error) {
+        (400, error) => {
+            let error = document(error);
+            if error.is_not_found() {
+                ResourceAnswer::NotFound(error)
+            } else {
+                ResourceAnswer::Refused(error)
+            }
         }
+        (404, Some(error)) => ResourceAnswer::NotFound(error),
+        (409, error) => ResourceAnswer::Conflict(document(error)),
+        _ => return Err(ResourceError::Status { status, detail }),
     })
 }
 
-/// The answer's error document; one made of its status and body when it sent none.
-fn error_document(answer: &Answer) -> MapError {
-    serde_json::from_slice::<MapError>(&answer.body)
-        .ok()
-        .filter(|e| e.detail.is_some() || e.status.is_some())
-        .unwrap_or_else(|| MapError {
-            status: Some(answer.status.as_u16().to_string()),
-            detail: Some(
-                format!("{} {}", answer.status, excerpt(&answer.body))
-                    .trim_end()
-                    .to_owned(),
-            ),
-            ..Default::default()
-        })
+/// The error of an attempt that could not be signed or built (nothing was sent).
+fn not_sent(result: Result<Answer, ExchangeError>) -> ResourceError {
+    match result {
+        Err(ExchangeError::Sign(error)) => ResourceError::Sign(error),
+        Err(error) => ResourceError::Build(error.to_string()),
+        Ok(answer) => ResourceError::Build(format!("unexpected answer {}", answer.status)),
+    }
 }
 
 fn decode<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
@@ -391,11 +396,19 @@ fn json_body(document: &impl Serialize) -> Result<CallBody, ResourceError> {
 }
 
 /// One endpoint (`Users`, `Groups`, `Services`) of a [`ResourceClient`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Resources<'c, T> {
     client: &'c ResourceClient,
     kind: PhantomData<fn() -> T>,
 }
+
+impl<T> Clone for Resources<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Resources<'_, T> {}
 
 impl<T: Resource> Resources<'_, T> {
     /// `GET /api/v2/{kind}/{id}`.
@@ -463,7 +476,7 @@ impl<T: Resource> Resources<'_, T> {
         Pages::new(self.client.clone(), query)
     }
 
-    /// One page: `query` as given, sent once.
+    /// One page: `query` as given, in one request (retried as any GET).
     pub async fn page(
         &self,
         query: &SearchRequestParameter,
@@ -478,11 +491,11 @@ impl<T: Deletable> Resources<'_, T> {
         let url = self.client.url(T::ENDPOINT, Some(id), "")?;
         let settled = self
             .client
-            .send(Method::DELETE, url, CallBody::Empty)
+            .send(Method::DELETE, url, CallBody::Empty, |_| Ok(()))
             .await?;
-        match read_answer(&settled.answer, |_| Ok(()), true)? {
+        match settled.answer {
             // Sent again after its answer was lost, it finds nothing: the first attempt
-            // deleted it, and the resource is gone as asked.
+            // deleted it (or it was already gone); either way it is gone, as asked.
             ResourceAnswer::NotFound(_) if settled.answer_lost_before => {
                 Ok(ResourceAnswer::Done(()))
             }

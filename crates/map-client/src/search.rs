@@ -67,6 +67,9 @@ impl<T> std::fmt::Debug for Pages<T> {
 }
 
 impl<T: Resource> Pages<T> {
+    /// The most pages requested ahead: a few keep the server busy; more only load it.
+    pub const MAX_PREFETCH: usize = 16;
+
     pub(crate) fn new(client: ResourceClient, query: SearchRequestParameter) -> Self {
         let start = query.start_index.unwrap_or(1).max(1);
         Pages {
@@ -84,9 +87,9 @@ impl<T: Resource> Pages<T> {
     }
 
     /// The same search requesting up to `pages` pages ahead of the one being read, once the
-    /// total is known (0, the default: one page at a time).
+    /// total is known (0, the default: one page at a time; at most [`Pages::MAX_PREFETCH`]).
     pub fn prefetch(mut self, pages: usize) -> Self {
-        self.prefetch = pages;
+        self.prefetch = pages.min(Self::MAX_PREFETCH);
         self
     }
 
@@ -143,17 +146,22 @@ impl<T: Resource> Pages<T> {
     /// Takes in the page that starts at `next_start`.
     fn accept(&mut self, page: ListResponse<T>) -> ListResponse<T> {
         let returned = page.resources().len() as u64;
-        let assumed_next = self.next_start + self.page_size.unwrap_or(returned);
-        self.next_start += returned;
-        self.returned += returned;
+        // Saturating: a start or a count given as u64::MAX is no overflow.
+        let assumed_next = self
+            .next_start
+            .saturating_add(self.page_size.unwrap_or(returned));
+        self.next_start = self.next_start.saturating_add(returned);
+        self.returned = self.returned.saturating_add(returned);
         self.total = Some(page.total_results);
         if self.page_size.is_none() && returned > 0 {
             self.page_size = Some(returned);
         }
-        if returned == 0 || self.next_start > page.total_results {
+        if returned == 0 || self.next_start > page.total_results || self.next_start == u64::MAX {
             self.finish();
         } else if self.next_start != assumed_next {
-            // Fewer than asked: what was requested after it starts in the wrong place.
+            // Not the page size asked for (a server may cap it): pages requested after this
+            // one start in the wrong place, and the next ones are of the size it returned.
+            self.page_size = Some(returned);
             self.ahead = FuturesOrdered::new();
         }
         page
@@ -166,7 +174,7 @@ impl<T: Resource> Pages<T> {
             self.requested_up_to = self.next_start;
         }
         let wanted = match (self.total, self.page_size) {
-            (Some(_), Some(_)) => 1 + self.prefetch,
+            (Some(_), Some(_)) => self.prefetch.saturating_add(1),
             _ => 1,
         };
         while self.ahead.len() < wanted
@@ -174,8 +182,9 @@ impl<T: Resource> Pages<T> {
         {
             let start = self.requested_up_to;
             self.ahead.push_back(self.fetch(start));
-            self.requested_up_to = start + self.page_size.unwrap_or(0);
-            if self.page_size.is_none() {
+            self.requested_up_to = start.saturating_add(self.page_size.unwrap_or(0));
+            if self.requested_up_to == start {
+                // No page size yet (or the end of the numbers): one page at a time.
                 break;
             }
         }

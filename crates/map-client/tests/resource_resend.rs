@@ -197,28 +197,66 @@ async fn not_found_in_either_spelling_and_a_conflict_are_values() {
 }
 
 #[tokio::test]
-async fn refused_credentials_and_an_unreadable_answer_are_errors() {
+async fn refused_credentials_are_an_error_and_an_unreadable_get_is_sent_again() {
     let (client, script) = scripted(vec![
         status(401, json!({"detail": "bad token"})),
         Ok(http::Response::new(Bytes::from_static(b"<html>"))),
+        status(200, json!({"id": "u1", "userName": "Alice"})),
     ]);
     let error = client.self_user().await.unwrap_err();
     assert!(error.is_unreachable_or_unauthorized(), "{error:?}");
-    let error = client.exist_eppn("a@example.ac.jp").await.unwrap_err();
-    assert!(
-        matches!(
-            &error,
-            ResourceError::AnswerLost {
-                may_have_been_applied: false,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
-    assert!(!error.to_string().contains("secret"));
+    let found = client.exist_eppn("a@example.ac.jp").await.unwrap();
+    assert_eq!(found.done().unwrap().user_name.as_deref(), Some("Alice"));
     assert_eq!(
         seen(&script),
-        ["GET /api/v2/Self", "GET /api/v2/Existeppn/a@example.ac.jp"]
+        [
+            "GET /api/v2/Self",
+            "GET /api/v2/Existeppn/a@example.ac.jp",
+            "GET /api/v2/Existeppn/a@example.ac.jp"
+        ]
+    );
+    assert!(!format!("{client:?}").contains("secret"), "{client:?}");
+}
+
+#[tokio::test]
+async fn an_unreadable_answer_to_a_post_may_have_been_applied() {
+    let (client, script) = scripted(vec![Ok(http::Response::builder()
+        .status(201)
+        .body(Bytes::from_static(b"{\"id\": "))
+        .unwrap())]);
+    let document: MapGroup = serde_json::from_value(group("lab-a")).unwrap();
+    let error = client.groups().create(&document).await.unwrap_err();
+    assert!(
+        matches!(&error, ResourceError::AnswerLost { may_have_been_applied: true, cause } if cause.contains("201")),
+        "{error:?}"
+    );
+    assert_eq!(seen(&script).len(), 1);
+}
+
+#[tokio::test]
+async fn a_404_without_an_error_document_is_not_a_missing_resource() {
+    // A proxy's page, say, behind a wrong base URL: not mAP saying the resource is gone.
+    let (client, _) = scripted(vec![
+        Ok(http::Response::builder()
+            .status(404)
+            .body(Bytes::from_static(b"<html>Not Found</html>"))
+            .unwrap()),
+        lost(),
+        Ok(http::Response::builder()
+            .status(404)
+            .body(Bytes::from_static(b"<html>Not Found</html>"))
+            .unwrap()),
+    ]);
+    let error = client.groups().get("lab-a").await.unwrap_err();
+    assert!(
+        matches!(error, ResourceError::Status { status: 404, .. }),
+        "{error:?}"
+    );
+    // Nor does it make a DELETE whose first answer was lost a success.
+    let error = client.groups().delete("lab-a").await.unwrap_err();
+    assert!(
+        matches!(error, ResourceError::Status { status: 404, .. }),
+        "{error:?}"
     );
 }
 
