@@ -253,6 +253,26 @@ pub(crate) fn measure(
     args: &[String],
     env: &[(&str, &str)],
 ) -> Result<Measured, String> {
+    measure_with(client, operations, program, args, env, |stdout| {
+        let mut output = String::new();
+        std::io::Read::read_to_string(stdout, &mut output).map_err(|e| e.to_string())?;
+        Ok(output)
+    })
+}
+
+/// [`measure`], with the client's stdout read by `read` (which says what it printed).
+///
+/// A large output is best checked as it streams: a child's peak RSS as `wait4` reports it
+/// includes this process's own RSS when it spawned the child (Linux keeps the larger of
+/// the two across `exec`), so output kept here would be counted as the next client's.
+pub(crate) fn measure_with(
+    client: &str,
+    operations: u64,
+    program: &str,
+    args: &[String],
+    env: &[(&str, &str)],
+    read: impl FnOnce(&mut std::process::ChildStdout) -> Result<String, String>,
+) -> Result<Measured, String> {
     let started = Instant::now();
     let child = Command::new(program)
         .args(args)
@@ -263,8 +283,7 @@ pub(crate) fn measure(
         .map_err(|e| format!("{program}: {e}"))?;
     let pid = child.id() as libc::pid_t;
     let mut stdout = child.stdout.ok_or("no stdout")?;
-    let mut output = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut output).map_err(|e| e.to_string())?;
+    let output = read(&mut stdout)?;
     let mut status = 0;
     // SAFETY: `usage` is a plain C struct that wait4 fills; `pid` is our own child, not yet
     // waited for.

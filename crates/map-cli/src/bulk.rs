@@ -11,9 +11,9 @@ use map_bulk::{
     JobStop, Journal, Limits, OperationSource, RetryPolicy, plan_job,
 };
 use map_sim::{SimConfig, Simulator};
-use map_transport::{HyperTransport, ReqwestTransport, Transport, TransportConfig};
 
-use crate::cli::{BulkArgs, TransportKind};
+use crate::cli::BulkArgs;
+use crate::connect;
 use crate::exit::Exit;
 use crate::report::Renderer;
 
@@ -48,16 +48,12 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
 
     // Where to send: a real deployment with credentials from the environment, or the
     // embedded simulator.
-    let (endpoint, credentials, _simulator) = match &args.base_url {
+    let connect = &args.connect;
+    let (endpoint, credentials, _simulator) = match &connect.base_url {
         Some(base_url) => {
-            let endpoint = if args.allow_insecure {
-                Endpoint::allowing_insecure(base_url)
-            } else {
-                Endpoint::new(base_url)
-            };
-            let endpoint = match endpoint {
+            let endpoint = match connect::endpoint(base_url, connect.allow_insecure) {
                 Ok(endpoint) => endpoint,
-                Err(error) => return Exit::usage(error.to_string()),
+                Err(exit) => return exit,
             };
             match credentials::from_env() {
                 Ok(credentials) => (endpoint, credentials, None),
@@ -81,7 +77,7 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
             }
         },
     };
-    let transport = match transport(args.transport) {
+    let transport = match connect::transport(connect.transport) {
         Ok(transport) => transport,
         Err(error) => return Exit::failure(error),
     };
@@ -93,9 +89,9 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         retry: RetryPolicy::default(),
     };
     let client =
-        BulkClient::new(endpoint, transport).with_timeout(Duration::from_secs(args.timeout));
+        BulkClient::new(endpoint, transport).with_timeout(Duration::from_secs(connect.timeout));
     let engine = Engine::new(client, &credentials, config);
-    run_job(&engine, &mut reader, journal, Renderer::new(args.output)).await
+    run_job(&engine, &mut reader, journal, Renderer::new(connect.output)).await
 }
 
 /// Runs a job and renders it; the exit code follows its outcomes.
@@ -213,14 +209,4 @@ fn document_fail_on_errors(reader: &mut JobReader) -> Result<Option<u64>, String
         }
         InputFormat::JsonArray | InputFormat::Ndjson => Ok(None),
     }
-}
-
-pub(crate) fn transport(kind: TransportKind) -> Result<Arc<dyn Transport>, String> {
-    let config = TransportConfig::default();
-    Ok(match kind {
-        TransportKind::Reqwest => {
-            Arc::new(ReqwestTransport::new(config).map_err(|e| e.to_string())?)
-        }
-        TransportKind::Hyper => Arc::new(HyperTransport::new(config).map_err(|e| e.to_string())?),
-    })
 }

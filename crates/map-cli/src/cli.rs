@@ -63,15 +63,8 @@ pub(crate) struct BulkArgs {
     /// The job: a file, or `-` for stdin.
     #[arg(value_name = "FILE|-")]
     pub(crate) input: String,
-    /// mAP Core's base URL (e.g. https://cg.gakunin.jp). Without it (or MAP_BASE_URL) the job
-    /// runs against an embedded simulator. Credentials come from MAP_ACCESS_TOKEN and
-    /// MAP_CLIENT_SECRET, or from the files MAP_ACCESS_TOKEN_FILE and MAP_CLIENT_SECRET_FILE
-    /// name.
-    #[arg(long, value_name = "URL", env = "MAP_BASE_URL")]
-    pub(crate) base_url: Option<String>,
-    /// Allow a plain http base URL to a host that is not loopback.
-    #[arg(long)]
-    pub(crate) allow_insecure: bool,
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
     /// Operations per request (mAP's maxOperations).
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) max_operations: u64,
@@ -87,15 +80,6 @@ pub(crate) struct BulkArgs {
     /// Independent requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub(crate) concurrency: u64,
-    /// The HTTP client.
-    #[arg(long, value_enum, default_value_t = TransportKind::Reqwest)]
-    pub(crate) transport: TransportKind,
-    /// Seconds to wait for each request's complete answer.
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-    pub(crate) timeout: u64,
-    /// How to report.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
-    pub(crate) output: OutputFormat,
     /// Validate and print the plan; send nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -105,13 +89,13 @@ pub(crate) struct BulkArgs {
     pub(crate) journal: Option<std::path::PathBuf>,
 }
 
-/// Where mAP Core is and how to reach it, for the resource commands (which need a real
-/// deployment, or `mapctl serve`: an empty simulator has nothing to read).
+/// Where mAP Core is, how to reach it, and how to print what comes back.
 #[derive(Debug, Args)]
 pub(crate) struct ConnectArgs {
-    /// mAP Core's base URL (e.g. https://cg.gakunin.jp); required. Credentials come from
-    /// MAP_ACCESS_TOKEN and MAP_CLIENT_SECRET, or from the files MAP_ACCESS_TOKEN_FILE and
-    /// MAP_CLIENT_SECRET_FILE name.
+    /// mAP Core's base URL (e.g. https://cg.gakunin.jp). Without it (or MAP_BASE_URL) `bulk`
+    /// runs against an embedded simulator; the resource commands need it. Credentials come
+    /// from MAP_ACCESS_TOKEN and MAP_CLIENT_SECRET, or from the files MAP_ACCESS_TOKEN_FILE
+    /// and MAP_CLIENT_SECRET_FILE name.
     #[arg(long, value_name = "URL", env = "MAP_BASE_URL", global = true)]
     pub(crate) base_url: Option<String>,
     /// Allow a plain http base URL to a host that is not loopback.
@@ -123,8 +107,8 @@ pub(crate) struct ConnectArgs {
     /// Seconds to wait for each request's complete answer.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub(crate) timeout: u64,
-    /// How to print: human (a table, or the document pretty-printed), json, or ndjson (one
-    /// resource per line).
+    /// How to print: human (for people), json (one document), or ndjson (one line per
+    /// operation as it settles, or per resource).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human, global = true)]
     pub(crate) output: OutputFormat,
 }

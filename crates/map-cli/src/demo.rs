@@ -5,8 +5,9 @@ use map_entities::{BulkOperation, PATCH_OP_SCHEMA, USER_SCHEMA};
 use map_sim::{SimConfig, Simulator};
 use serde_json::json;
 
-use crate::bulk::{run_job, transport};
+use crate::bulk::run_job;
 use crate::cli::{DemoArgs, TransportKind};
+use crate::connect;
 use crate::exit::Exit;
 use crate::report::Renderer;
 
@@ -66,7 +67,7 @@ pub(crate) async fn run(args: DemoArgs) -> Exit {
         Ok(endpoint) => endpoint,
         Err(error) => return Exit::failure(error.to_string()),
     };
-    let transport = match transport(TransportKind::Reqwest) {
+    let transport = match connect::transport(TransportKind::Reqwest) {
         Ok(transport) => transport,
         Err(error) => return Exit::failure(error),
     };

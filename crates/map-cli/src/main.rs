@@ -8,6 +8,7 @@
 
 mod bulk;
 mod cli;
+mod connect;
 mod credentials;
 mod demo;
 mod exit;

@@ -317,7 +317,11 @@ fn list_pages_through_every_user_with_the_default_page_of_twenty() {
                 .to_owned()
         })
         .collect();
-    assert_eq!(ids.len(), 45);
+    assert_eq!(
+        (all.stdout.lines().count(), ids.len()),
+        (45, 45),
+        "each user once"
+    );
     let table = mapctl(&["users", "list", "--all"]);
     assert_eq!(table.stdout.lines().count(), 1 + 45 + 1);
     assert!(table.stdout.ends_with("45 of 45 users\n"));
@@ -421,7 +425,12 @@ fn bad_usage_and_input_exit_2_and_send_nothing() {
         (1, 0),
         "only the token's own user"
     );
-    assert_eq!(server.sim.counters().operations_applied, 0);
+    let counters = server.sim.counters();
+    assert_eq!(
+        (counters.operations_applied, counters.operations_failed),
+        (0, 0),
+        "no write reached the server"
+    );
 }
 
 #[test]

@@ -207,7 +207,7 @@ fn interpret(result: Result<Answer, ExchangeError>) -> Result<BulkAnswer, BulkEr
     match verdict {
         Verdict::Processed => serde_json::from_slice(&answer.body)
             .map(BulkAnswer::Processed)
-            .map_err(|e| decode_error(200, "BulkResponse", &e, &answer.body)),
+            .map_err(|e| decode_error(answer.status.as_u16(), "BulkResponse", &e, &answer.body)),
         Verdict::Refused {
             status: Some(400), ..
         } => serde_json::from_slice(&answer.body)

@@ -11,17 +11,15 @@ use std::io::Read;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use map_client::{
-    Deletable, Endpoint, Pipeline, Projection, ResourceAnswer, ResourceClient, ResourceError,
-};
+use map_client::{Deletable, Pipeline, Projection, ResourceAnswer, ResourceClient, ResourceError};
 use map_entities::{
     MapGroup, MapService, MapUser, PatchData, ResourceKind, SearchRequestParameter, SortOrder,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::bulk::transport;
 use crate::cli::{ConnectArgs, DeletableVerb, ListArgs, OutputFormat, SortOrderArg, Verb};
+use crate::connect;
 use crate::credentials;
 use crate::exit::Exit;
 use crate::resources::kind::Listed;
@@ -78,14 +76,9 @@ fn connect_to(args: &ConnectArgs, command: &str) -> Result<ResourceClient, Exit>
              empty, with nothing to read (`mapctl serve` runs one to try these commands against)"
         )));
     };
-    let endpoint = if args.allow_insecure {
-        Endpoint::allowing_insecure(base_url)
-    } else {
-        Endpoint::new(base_url)
-    }
-    .map_err(|e| Exit::usage(e.to_string()))?;
+    let endpoint = connect::endpoint(base_url, args.allow_insecure)?;
     let credentials = credentials::from_env().map_err(Exit::usage)?;
-    let transport = transport(args.transport).map_err(Exit::failure)?;
+    let transport = connect::transport(args.transport).map_err(Exit::failure)?;
     let pipeline =
         Pipeline::new(endpoint, transport).with_attempt_timeout(Duration::from_secs(args.timeout));
     Ok(ResourceClient::new(pipeline, &credentials))

@@ -104,7 +104,10 @@ impl<T: Listed> ListPrinter<T> {
 
     /// Table rows, after the header the first time.
     fn rows(&mut self, resources: &[T]) -> io::Result<()> {
-        let rows: Vec<Vec<String>> = resources.iter().map(Listed::row).collect();
+        let rows: Vec<Vec<String>> = resources
+            .iter()
+            .map(|resource| resource.row().iter().map(|cell| printable(cell)).collect())
+            .collect();
         if self.widths.is_none() {
             let header: Vec<String> = T::COLUMNS.iter().map(|c| (*c).to_owned()).collect();
             let widths = T::COLUMNS
@@ -138,5 +141,33 @@ impl<T: Listed> ListPrinter<T> {
             }
         }
         writeln!(self.out, "{}", line.trim_end())
+    }
+}
+
+/// `text` with control characters (a server's, say, which could move the cursor or recolour
+/// the terminal) shown as `\u{…}` escapes.
+fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_do_not_reach_the_terminal() {
+        assert_eq!(printable("Alice"), "Alice");
+        assert_eq!(printable("A\u{1b}[2Jx\n"), "A\\u{1b}[2Jx\\u{a}");
     }
 }
