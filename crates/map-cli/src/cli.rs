@@ -231,6 +231,18 @@ pub(crate) struct ServeArgs {
     /// Null mode, for benchmarks: check and answer, store nothing.
     #[arg(long)]
     pub(crate) null: bool,
+    /// Milliseconds added to every answer (a network's round trip).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub(crate) latency: u64,
+    /// Server time per bulk operation, in microseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) per_operation_us: u64,
+    /// Bulk requests processed at once; one more is answered 429 (Retry-After: 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) capacity: Option<u64>,
+    /// Bulk requests per second; beyond it 429 with a Retry-After saying when a token is due.
+    #[arg(long, value_name = "N")]
+    pub(crate) rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use map_sim::{FaultPlan, SimConfig, Simulator};
+use std::time::Duration;
+
+use map_sim::{FaultPlan, Load, SimConfig, Simulator};
 
 use crate::cli::ServeArgs;
 use crate::credentials::{self, ACCESS_TOKEN_VAR, CLIENT_SECRET_VAR};
@@ -19,6 +21,19 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
         Ok(faults) => faults.unwrap_or_default(),
         Err(error) => return Exit::usage(format!("--faults: {error}")),
     };
+    if let Some(rate) = args.rate.filter(|rate| !(rate.is_finite() && *rate > 0.0)) {
+        return Exit::usage(format!(
+            "--rate: {rate} is not a positive number of requests per second"
+        ));
+    }
+    let load = Load {
+        latency: Duration::from_millis(args.latency),
+        per_operation: Duration::from_micros(args.per_operation_us),
+        capacity: args
+            .capacity
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        rate: args.rate,
+    };
     let from_env = match credentials::optional_from_env() {
         Ok(credentials) => credentials,
         Err(error) => return Exit::usage(error),
@@ -28,7 +43,8 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
         .with_max_operations(args.max_operations)
         .with_max_payload_bytes(args.max_payload_bytes)
         .with_null_mode(args.null)
-        .with_faults(faults);
+        .with_faults(faults)
+        .with_load(load.clone());
     if let Some(credentials) = &from_env {
         config = config.with_credentials(credentials.clone());
     }
@@ -64,6 +80,18 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
     } else {
         "in-memory store"
     };
+    if load != Load::default() {
+        let _ = writeln!(
+            out,
+            "load: {} ms per answer, {} µs per operation, capacity {}, rate {}",
+            args.latency,
+            args.per_operation_us,
+            args.capacity
+                .map_or("unlimited".to_owned(), |n| n.to_string()),
+            args.rate
+                .map_or("unlimited".to_owned(), |r| format!("{r}/s"))
+        );
+    }
     let _ = writeln!(out, "serving ({mode}); stop with Ctrl-C or SIGTERM");
     let _ = out.flush();
     drop(out);

@@ -29,7 +29,11 @@ pub(crate) async fn handle(
 ) -> Response {
     shared.store().counters.bulk_requests += 1;
     match process(&shared, &headers, body).await {
-        Ok(answer) => json_response(StatusCode::OK, answer),
+        Ok((answer, operations)) => {
+            let mut response = json_response(StatusCode::OK, answer);
+            response.extensions_mut().insert(Processed { operations });
+            response
+        }
         Err(error) => {
             shared.store().counters.bulk_requests_refused += 1;
             error.into_response()
@@ -78,7 +82,19 @@ pub(crate) struct Checked<'a> {
     pub(crate) data: Option<&'a RawValue>,
 }
 
-async fn process(shared: &Shared, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, OpError> {
+/// How many operations a bulk request carried, for the server time they take
+/// ([`crate::Load::per_operation`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Processed {
+    pub(crate) operations: usize,
+}
+
+/// The answer to a bulk request, and how many operations it carried.
+async fn process(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Vec<u8>, usize), OpError> {
     let config = &shared.config;
     check_bearer(headers, &config.credentials)?;
     let limit = config.max_payload_bytes;
@@ -112,15 +128,12 @@ async fn process(shared: &Shared, headers: &HeaderMap, body: Body) -> Result<Vec
         auth.and_then(|a| a.signature.as_deref()),
     )?;
     let operations = check_shape(&incoming, config.max_operations)?;
-    if config.null_mode {
-        Ok(answer_null(shared, &operations))
+    let answer = if config.null_mode {
+        answer_null(shared, &operations)
     } else {
-        Ok(apply::apply_all(
-            shared,
-            &operations,
-            incoming.fail_on_errors,
-        ))
-    }
+        apply::apply_all(shared, &operations, incoming.fail_on_errors)
+    };
+    Ok((answer, operations.len()))
 }
 
 fn check_shape<'a>(

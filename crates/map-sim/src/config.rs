@@ -5,6 +5,7 @@ use std::sync::Arc;
 use map_auth::{Clock, Credentials, SystemClock};
 
 use crate::fault::FaultPlan;
+use crate::load::Load;
 
 /// The access token the simulator accepts unless told otherwise.
 pub const DEMO_ACCESS_TOKEN: &str = "map-sim-demo-token";
@@ -46,6 +47,8 @@ pub struct SimConfig {
     /// `GET /api/v2/Self`, and named in `meta.createdBy` of the users it creates. Default
     /// none (`/Self` then answers 400 `'Self' Not Found`).
     pub self_user: Option<serde_json::Value>,
+    /// How busy it behaves: latency, time per operation, capacity, rate. Default: none of it.
+    pub load: Load,
 }
 
 impl Default for SimConfig {
@@ -60,6 +63,7 @@ impl Default for SimConfig {
             port: 0,
             clock: Arc::new(SystemClock),
             self_user: None,
+            load: Load::default(),
         }
     }
 }
@@ -105,6 +109,12 @@ impl SimConfig {
     /// `{"userName": "Repository Admin", "eduPersonPrincipalNames": [{"value": "admin@example.ac.jp"}]}`.
     pub fn with_self_user(mut self, user: serde_json::Value) -> Self {
         self.self_user = Some(user);
+        self
+    }
+
+    /// Sets [`SimConfig::load`].
+    pub fn with_load(mut self, load: Load) -> Self {
+        self.load = load;
         self
     }
 

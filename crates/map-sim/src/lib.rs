@@ -14,7 +14,9 @@
 //! `Retry-After`, 500, 502, delays, connections closed before reading or after applying, and
 //! truncated bodies. Its [`Counters`] count applied operations per `bulkId` and per resource,
 //! so a test can prove that nothing was applied twice. In null mode it checks and answers but
-//! stores nothing, for benchmarks.
+//! stores nothing, for benchmarks. With a [`Load`] it behaves like a busy server across a
+//! network: latency on every answer, time per bulk operation, a capacity of requests at once
+//! and a rate of requests per second, beyond which it answers 429 with `Retry-After`.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -40,6 +42,7 @@ mod config;
 mod error;
 mod fault;
 mod filter;
+mod load;
 mod membership;
 mod patch;
 mod query;
@@ -50,6 +53,7 @@ mod store;
 
 pub use config::{DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET, SimConfig};
 pub use fault::{Fault, FaultPlan, FaultRule, FaultSpecError, Trigger};
+pub use load::Load;
 pub use resource::ResourceType;
 pub use server::Simulator;
 pub use store::{Counters, Snapshot};

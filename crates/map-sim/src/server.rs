@@ -26,9 +26,11 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
+use crate::bulk::Processed;
 use crate::config::SimConfig;
 use crate::error::OpError;
 use crate::fault::{Fault, FaultSchedule};
+use crate::load::{Gate, Throttle};
 use crate::store::{Counters, Snapshot, Store};
 use crate::{bulk, resources};
 
@@ -38,6 +40,7 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     store: Mutex<Store>,
     faults: FaultSchedule,
+    gate: Gate,
     pub(crate) null_ids: AtomicU64,
 }
 
@@ -96,6 +99,7 @@ impl Simulator {
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             faults: FaultSchedule::new(config.faults.clone()),
+            gate: Gate::new(config.load.clone()),
             null_ids: AtomicU64::new(0),
             base_url: base_url.clone(),
             config,
@@ -217,13 +221,62 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-/// One request: pick its fault (bulk requests only), then let the router answer.
+/// One request: a bulk request is admitted by the [`Gate`] (or answered 429), then gets its
+/// fault, if any, and the router's answer, with the load's time added.
 async fn serve(
     router: Router,
     shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Response, DropConnection> {
     let is_bulk = request.method() == Method::POST && request.uri().path() == "/api/v2/Bulk";
+    let load = shared.gate.load().clone();
+    let slot = if is_bulk {
+        match shared.gate.admit() {
+            Ok(slot) => slot,
+            Err(throttle) => {
+                {
+                    let counters = &mut shared.store().counters;
+                    match throttle {
+                        Throttle::Capacity => counters.throttled_capacity += 1,
+                        Throttle::Rate { .. } => counters.throttled_rate += 1,
+                    }
+                }
+                pause(load.latency).await;
+                return Ok(refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(throttle.retry_after_secs()),
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let answer = answer_with_faults(router, &shared, request, is_bulk).await;
+    if let Ok(response) = &answer {
+        if let Some(Processed { operations }) = response.extensions().get() {
+            let operations = u32::try_from(*operations).unwrap_or(u32::MAX);
+            pause(load.per_operation.saturating_mul(operations)).await;
+        }
+    }
+    pause(load.latency).await;
+    // The slot is held until the answer goes: a busy server's capacity is its whole requests.
+    drop(slot);
+    answer
+}
+
+async fn pause(duration: std::time::Duration) {
+    if !duration.is_zero() {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// The router's answer, or the fault the schedule has for this (bulk) request.
+async fn answer_with_faults(
+    router: Router,
+    shared: &Shared,
+    request: Request<Incoming>,
+    is_bulk: bool,
+) -> Result<Response, DropConnection> {
     let fault = if is_bulk { shared.faults.next() } else { None };
     if fault.is_some() {
         shared.store().counters.faults_injected += 1;

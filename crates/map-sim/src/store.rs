@@ -23,6 +23,11 @@ pub struct Counters {
     pub bulk_requests_refused: u64,
     /// Bulk requests answered with an injected fault instead of being processed normally.
     pub faults_injected: u64,
+    /// Bulk requests answered 429 because [`crate::Load::capacity`] requests were being
+    /// processed already (not processed).
+    pub throttled_capacity: u64,
+    /// Bulk requests answered 429 because [`crate::Load::rate`] was spent (not processed).
+    pub throttled_rate: u64,
     /// Operations (bulk or direct) that succeeded.
     pub operations_applied: u64,
     /// Operations (bulk or direct) that failed.

@@ -808,3 +808,78 @@ async fn concurrent_requests_lose_no_update() {
     );
     assert!(sim.counters().applied_by_bulk_id.values().all(|&n| n == 1));
 }
+
+fn one_user_request(n: usize) -> BulkRequestPayload {
+    BulkRequestPayload::new(vec![BulkOperation::post(
+        "/Users",
+        format!("u{n}"),
+        user(&format!("load{n}")),
+    )])
+}
+
+#[tokio::test]
+async fn beyond_its_capacity_the_server_answers_429_and_processes_nothing() {
+    let load = map_sim::Load {
+        per_operation: Duration::from_secs(1),
+        capacity: Some(1),
+        ..map_sim::Load::default()
+    };
+    let sim = start(SimConfig::default().with_load(load)).await;
+    let client = Client::new(&sim);
+    let first = client.bulk_raw(serde_json::to_value(one_user_request(1)).unwrap());
+    let second = async {
+        // Once the server has the first (it holds its slot through a second of server time
+        // after counting it), this one arrives.
+        while sim.counters().bulk_requests == 0 {
+            tokio::task::yield_now().await;
+        }
+        client
+            .bulk_raw(serde_json::to_value(one_user_request(2)).unwrap())
+            .await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first.unwrap().status(), 200);
+    let second = second.unwrap();
+    assert_eq!(second.status(), 429);
+    assert_eq!(second.headers()["retry-after"], "1");
+    let counters = sim.counters();
+    assert_eq!(counters.throttled_capacity, 1);
+    assert_eq!(
+        counters.operations_applied, 1,
+        "the turned-away request applied nothing"
+    );
+    assert_eq!(sim.snapshot().users.len(), 1);
+    // With the slot free again it is processed.
+    let again = client
+        .bulk_raw(serde_json::to_value(one_user_request(2)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+}
+
+#[tokio::test]
+async fn beyond_its_rate_the_server_says_when_a_token_is_due() {
+    let load = map_sim::Load {
+        rate: Some(0.5),
+        ..map_sim::Load::default()
+    };
+    let sim = start(SimConfig::default().with_load(load)).await;
+    let client = Client::new(&sim);
+    let first = client
+        .bulk_raw(serde_json::to_value(one_user_request(1)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let second = client
+        .bulk_raw(serde_json::to_value(one_user_request(2)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 429);
+    assert_eq!(
+        second.headers()["retry-after"],
+        "2",
+        "one token every two seconds"
+    );
+    assert_eq!(sim.counters().throttled_rate, 1);
+    assert_eq!(sim.snapshot().users.len(), 1);
+}
