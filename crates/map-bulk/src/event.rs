@@ -51,6 +51,14 @@ pub enum Event<'a> {
         /// Operations whose outcome is unknown.
         unknown: u64,
     },
+    /// A request started or settled: how many are in flight, and the concurrency limit now
+    /// (which `Concurrency::Auto` changes as the job runs).
+    InFlight {
+        /// Requests in flight.
+        requests: usize,
+        /// Requests that may be in flight.
+        limit: usize,
+    },
     /// One operation settled. These come in input order, one per operation.
     OperationSettled(&'a Outcome),
 }

@@ -613,7 +613,7 @@ async fn concurrent_requests_keep_dependencies_and_resources_apart() {
         ));
     }
     let config = JobConfig {
-        concurrency: 4,
+        concurrency: 4.into(),
         ..config(5)
     };
     let (report, outcomes) = engine(&sim, config).run_collecting(&mut job).await.unwrap();
@@ -628,7 +628,7 @@ async fn concurrent_requests_keep_dependencies_and_resources_apart() {
         .map(|i| BulkOperation::post("/Users", format!("i{i}"), user(&format!("i{i}"))))
         .collect();
     let config = JobConfig {
-        concurrency: 4,
+        concurrency: 4.into(),
         ..self::config(10)
     };
     let report = engine(&sim2, config)
@@ -663,6 +663,7 @@ async fn events_report_requests_and_each_operation_once_in_order() {
                 operations,
                 requests,
             } => format!("planned {operations} {requests}"),
+            Event::InFlight { requests, limit } => format!("in flight {requests}/{limit}"),
             other => format!("{other:?}"),
         };
         sink.lock().unwrap().push(line);
@@ -680,13 +681,17 @@ async fn events_report_requests_and_each_operation_once_in_order() {
         *seen.lock().unwrap(),
         [
             "planned 3 2",
+            "in flight 1/1",
             "sent 1 2",
             "op 0",
             "op 1",
             "settled 1 1 1",
+            "in flight 0/1",
+            "in flight 1/1",
             "sent 2 1",
             "op 2",
             "settled 2 1 0",
+            "in flight 0/1",
         ]
     );
 }
@@ -900,7 +905,7 @@ async fn a_request_whose_task_dies_settles_its_own_operations_unknown() {
         client,
         &map_auth::Credentials::new("token", "secret"),
         JobConfig {
-            concurrency: 2,
+            concurrency: 2.into(),
             ..config(1)
         },
     );

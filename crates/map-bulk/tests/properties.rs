@@ -150,7 +150,7 @@ fn check(
                 max_operations,
                 ..Limits::default()
             },
-            concurrency,
+            concurrency: concurrency.into(),
             retry: RetryPolicy::immediate(3),
             ..JobConfig::default()
         };

@@ -30,6 +30,10 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         Ok(from_document) => args.fail_on_errors.or(from_document),
         Err(error) => return Exit::usage(error),
     };
+    let concurrency = match args.concurrency() {
+        Ok(concurrency) => concurrency,
+        Err(message) => return Exit::usage(message),
+    };
     let limits = Limits {
         max_operations: args.max_operations as usize,
         max_payload_bytes: args.max_payload_bytes as usize,
@@ -85,7 +89,7 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         limits,
         fail_on_errors,
         error_budget: args.error_budget,
-        concurrency: args.concurrency as usize,
+        concurrency,
         retry: RetryPolicy::default(),
     };
     let client =

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use map_bulk::Concurrency;
 
 /// Run mAP Core API V2 bulk jobs (validated, planned within the server's limits, retried
 /// safely, with one outcome per operation), and read and write its users, groups and services.
@@ -77,9 +78,14 @@ pub(crate) struct BulkArgs {
     /// Stop sending once more than N operations have failed; the rest are skipped.
     #[arg(long, value_name = "N")]
     pub(crate) error_budget: Option<u64>,
-    /// Independent requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub(crate) concurrency: u64,
+    /// Independent requests in flight at once (1 to 64), or `auto`: start at one and find the
+    /// server's capacity while the job runs (halving on 429/503 or rising latency, honouring
+    /// Retry-After for the whole job), up to --max-concurrency.
+    #[arg(long, value_name = "N|auto", default_value = "1")]
+    pub(crate) concurrency: Concurrency,
+    /// The most requests in flight with `--concurrency auto` (1 to 64).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub(crate) max_concurrency: u64,
     /// Validate and print the plan; send nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -265,6 +271,19 @@ pub(crate) enum OutputFormat {
 }
 
 impl BulkArgs {
+    /// `--concurrency` with `--max-concurrency`; a fixed number above 64 is a usage error.
+    pub(crate) fn concurrency(&self) -> Result<Concurrency, String> {
+        match self.concurrency {
+            Concurrency::Fixed(n) if n > 64 => Err(format!(
+                "--concurrency {n}: at most 64 requests in flight (or auto)"
+            )),
+            Concurrency::Auto { .. } => Ok(Concurrency::Auto {
+                max: self.max_concurrency as usize,
+            }),
+            fixed => Ok(fixed),
+        }
+    }
+
     /// The input file, unless it is stdin.
     pub(crate) fn input_path(&self) -> Option<PathBuf> {
         (self.input != "-").then(|| PathBuf::from(&self.input))

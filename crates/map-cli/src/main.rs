@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     // A resource command's calls (and the pages `list --all` fetches ahead) are I/O, which
     // one thread waits on as well as several.
     let single_request = match &cli.command {
-        Command::Bulk(args) => args.concurrency <= 1,
+        Command::Bulk(args) => args.concurrency == map_bulk::Concurrency::Fixed(1),
         Command::Demo(_) | Command::Serve(_) => false,
         _ => true,
     };

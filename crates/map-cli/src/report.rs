@@ -151,7 +151,7 @@ impl Renderer {
                 let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
                 bar.set_style(
                     ProgressStyle::with_template(
-                        "{bar:40} {pos}/{len} operations {msg} ({elapsed})",
+                        "{bar:40} {pos}/{len} operations {prefix} {msg} ({elapsed})",
                     )
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
@@ -189,6 +189,9 @@ impl Renderer {
         match (&mut self.sink, event) {
             (Sink::Human { bar, .. }, Event::Planned { operations, .. }) => {
                 bar.set_length(*operations)
+            }
+            (Sink::Human { bar, .. }, Event::InFlight { requests, limit }) => {
+                bar.set_prefix(format!("[{requests} in flight, limit {limit}]"));
             }
             (
                 Sink::Human { bar, .. },

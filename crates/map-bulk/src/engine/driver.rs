@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use map_entities::BulkMethod;
 
-use super::admission::Admission;
 use super::in_flight::InFlight;
 use super::ledger::{Ledger, resolve_request};
 use super::operation::{Operation, resource_key};
@@ -34,7 +33,6 @@ pub(crate) struct Driver {
     /// What referenced POSTs came to.
     pub(crate) ledger: Ledger,
     pub(crate) reporter: Reporter,
-    pub(crate) admission: Admission,
     pub(crate) in_flight: InFlight,
     pub(crate) error_budget: Option<u64>,
     pub(crate) stopped: Option<JobStop>,
@@ -104,6 +102,14 @@ impl Driver {
         let context = self.context.clone();
         self.in_flight
             .start(context, request, ready, keys, bulk_ids);
+        self.report_in_flight();
+    }
+
+    fn report_in_flight(&self) {
+        self.reporter.event(&Event::InFlight {
+            requests: self.in_flight.len(),
+            limit: self.context.pace.limit(),
+        });
     }
 
     /// Finds each operation's references (validation guarantees they are well-formed) and
@@ -142,7 +148,7 @@ impl Driver {
                 .any(|r| !is_local(r) && self.in_flight.creates(r));
             if !waits_on_creator
                 && !self.in_flight.touches(keys)
-                && self.admission.admits(self.in_flight.len())
+                && self.context.pace.admits(self.in_flight.len())
             {
                 return;
             }
@@ -195,6 +201,7 @@ impl Driver {
             return false;
         };
         self.settle_request(execution);
+        self.report_in_flight();
         true
     }
 
@@ -330,7 +337,6 @@ mod tests {
             context,
             ledger: Ledger::default(),
             reporter: Reporter::new(events, None),
-            admission: Admission::new(2),
             in_flight: InFlight::default(),
             error_budget: None,
             stopped: None,

@@ -2,11 +2,12 @@
 //! are independent), substitutes ids created by earlier requests, retries what is safe to
 //! retry, and settles every operation exactly once.
 
-mod admission;
 mod driver;
 mod in_flight;
 mod ledger;
+mod limiter;
 mod operation;
+mod pace;
 mod reporter;
 mod request;
 mod resend;
@@ -20,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use map_auth::{Credentials, Signer};
 use map_client::{BulkClient, RetryPolicy, RetryStrategy, StandardRetry};
 
+pub use pace::Concurrency;
 pub use stop::JobStop;
 
 use crate::event::{Event, EventHandler, ignore_events};
@@ -29,10 +31,10 @@ use crate::journal::Journal;
 use crate::outcome::{Outcome, Summary};
 use crate::plan::Plan;
 use crate::validate::{JobInputError, Limits, validate};
-use admission::Admission;
 use driver::Driver;
 use in_flight::InFlight;
 use ledger::Ledger;
+use pace::Pace;
 use reporter::Reporter;
 use request::RequestContext;
 
@@ -43,7 +45,7 @@ use request::RequestContext;
 ///
 /// let config = JobConfig {
 ///     limits: Limits { max_operations: 500, ..Limits::default() },
-///     concurrency: 4,
+///     concurrency: 4.into(),
 ///     error_budget: Some(100),
 ///     ..JobConfig::default()
 /// };
@@ -58,9 +60,10 @@ pub struct JobConfig {
     /// Stop sending once more than this many operations have failed; the rest are skipped.
     /// Default none (no limit).
     pub error_budget: Option<u64>,
-    /// Requests in flight at once. Requests that touch the same resource or depend on each
-    /// other never overlap. Default 1.
-    pub concurrency: usize,
+    /// Requests in flight at once: a fixed number, or [`Concurrency::Auto`] to find the
+    /// server's capacity while the job runs. Requests that touch the same resource or depend
+    /// on each other never overlap. Default `Fixed(1)`.
+    pub concurrency: Concurrency,
     /// Retries of requests the server did not process or whose answer was lost, by a
     /// [`StandardRetry`] of this policy with a fresh [`map_client::RetryBudget`] shared by the
     /// requests of each run (see [`Engine::with_retry_strategy`] for another strategy).
@@ -73,7 +76,7 @@ impl Default for JobConfig {
             limits: Limits::default(),
             fail_on_errors: None,
             error_budget: None,
-            concurrency: 1,
+            concurrency: Concurrency::Fixed(1),
             retry: RetryPolicy::default(),
         }
     }
@@ -248,7 +251,6 @@ impl Engine {
             context: context.clone(),
             ledger: Ledger::default(),
             reporter: Reporter::new(events, journal),
-            admission: Admission::new(self.config.concurrency),
             in_flight: InFlight::default(),
             error_budget: self.config.error_budget,
             stopped: None,
@@ -278,6 +280,7 @@ impl Engine {
             retry,
             fail_on_errors: self.config.fail_on_errors,
             events,
+            pace: Pace::new(self.config.concurrency),
             requests_sent: AtomicU64::new(0),
             answered: AtomicU64::new(0),
         }

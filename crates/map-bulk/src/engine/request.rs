@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use super::ledger::{Ledger, resolve_request};
 use super::operation::Operation;
+use super::pace::Pace;
 use super::resend::may_send_again;
 use super::stop::JobStop;
 use crate::correlate::{Correlation, LeanResponse, SentOperation};
@@ -32,6 +33,8 @@ pub(crate) struct RequestContext {
     pub(crate) retry: Arc<dyn RetryStrategy>,
     pub(crate) fail_on_errors: Option<u64>,
     pub(crate) events: EventHandler,
+    /// The concurrency limit and the job-wide hold after a throttle.
+    pub(crate) pace: Pace,
     /// Attempts sent.
     pub(crate) requests_sent: AtomicU64,
     /// Attempts that got an HTTP answer, whatever its status.
@@ -80,6 +83,7 @@ fn send(
         let mut number = 0u32;
         loop {
             number += 1;
+            let start = context.pace.attempt_starts().await;
             let result = context.attempt(request, number, &ops).await;
             let attempt = Attempt {
                 number,
@@ -88,6 +92,9 @@ fn send(
             let verdict = match classify(&result) {
                 Verdict::Processed => match read_results(&result, &ops, context.fail_on_errors) {
                     Ok(results) => {
+                        context
+                            .pace
+                            .attempt_ended(start, ops.len(), &Verdict::Processed);
                         context.retry.settled(attempt);
                         outcomes.extend(ops.into_iter().enumerate().map(|(position, op)| {
                             let kind = results.outcome(position, &op.sent());
@@ -99,6 +106,7 @@ fn send(
                 },
                 verdict => verdict,
             };
+            context.pace.attempt_ended(start, ops.len(), &verdict);
             if let Verdict::TooLarge { error, detail } = &verdict {
                 let (rest, stop) = split(&context, request, ops, started, error, detail).await;
                 outcomes.extend(rest);

@@ -13,6 +13,7 @@ use map_entities::BulkMethod;
 use map_transport::{TransportError, transport_fn};
 
 use super::operation::Operation;
+use super::pace::{Concurrency, Pace};
 use super::request::RequestContext;
 use crate::event::ignore_events;
 
@@ -51,6 +52,7 @@ pub(crate) fn context(
         retry: Arc::new(retry),
         fail_on_errors: None,
         events: ignore_events(),
+        pace: Pace::new(Concurrency::Fixed(2)),
         requests_sent: AtomicU64::new(0),
         answered: AtomicU64::new(0),
     };

@@ -1,0 +1,234 @@
+//! [`Pace`]: how fast a job's requests go, shared by all of them — the concurrency limit
+//! (fixed, or found by the [`Limiter`] as the job runs) and the job-wide hold: once the
+//! server answers 429 or 503 with `Retry-After`, no request of the job sends an attempt
+//! before that time (a throttled server is not hit again by the others before it asks).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use map_client::Verdict;
+use tokio::time::Instant;
+
+use super::limiter::Limiter;
+
+/// How many requests a job keeps in flight.
+///
+/// ```
+/// use map_bulk::Concurrency;
+///
+/// assert_eq!(Concurrency::from(4), Concurrency::Fixed(4));
+/// assert_eq!("auto".parse::<Concurrency>(), Ok(Concurrency::Auto { max: 8 }));
+/// assert_eq!("3".parse::<Concurrency>(), Ok(Concurrency::Fixed(3)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    /// Exactly this many (at least one).
+    Fixed(usize),
+    /// Start at one and find the server's capacity while the job runs, never above `max`:
+    /// grow while answers come back at steady latency, halve on 429/503 or rising latency,
+    /// and stay below the level that drew a 429.
+    Auto {
+        /// The most requests in flight.
+        max: usize,
+    },
+}
+
+impl Concurrency {
+    /// The default `max` of [`Concurrency::Auto`].
+    pub const DEFAULT_MAX: usize = 8;
+}
+
+impl From<usize> for Concurrency {
+    fn from(n: usize) -> Self {
+        Concurrency::Fixed(n)
+    }
+}
+
+impl std::str::FromStr for Concurrency {
+    type Err = String;
+
+    /// `auto` (with [`Concurrency::DEFAULT_MAX`]) or a number from 1.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "auto" => Ok(Concurrency::Auto {
+                max: Concurrency::DEFAULT_MAX,
+            }),
+            number => match number.parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(Concurrency::Fixed(n)),
+                _ => Err(format!("{text:?} is neither auto nor a number from 1")),
+            },
+        }
+    }
+}
+
+/// What an attempt starting now is, for [`Pace::attempt_ended`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttemptStart {
+    /// Attempts in flight with this one.
+    level: usize,
+    epoch: u64,
+    at: Instant,
+}
+
+/// The pace of one run.
+#[derive(Debug)]
+pub(crate) struct Pace {
+    fixed: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    limiter: Option<Limiter>,
+    hold_until: Option<Instant>,
+    attempts_in_flight: usize,
+}
+
+impl Pace {
+    pub(crate) fn new(concurrency: Concurrency) -> Self {
+        let (fixed, limiter) = match concurrency {
+            Concurrency::Fixed(n) => (n.max(1), None),
+            Concurrency::Auto { max } => (max.max(1), Some(Limiter::new(max))),
+        };
+        Pace {
+            fixed,
+            state: Mutex::new(State {
+                limiter,
+                hold_until: None,
+                attempts_in_flight: 0,
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether one more request may start while `in_flight` are (requests in flight above a
+    /// lowered limit finish undisturbed).
+    pub(crate) fn admits(&self, in_flight: usize) -> bool {
+        in_flight < self.limit()
+    }
+
+    /// Requests that may be in flight now.
+    pub(crate) fn limit(&self) -> usize {
+        self.state()
+            .limiter
+            .as_ref()
+            .map_or(self.fixed, Limiter::limit)
+    }
+
+    /// Waits until the server's last `Retry-After` has passed, then counts an attempt in
+    /// flight.
+    pub(crate) async fn attempt_starts(&self) -> AttemptStart {
+        loop {
+            let hold = self.state().hold_until;
+            match hold {
+                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
+                _ => break,
+            }
+        }
+        let mut state = self.state();
+        state.attempts_in_flight += 1;
+        AttemptStart {
+            level: state.attempts_in_flight,
+            epoch: state.limiter.as_ref().map_or(0, Limiter::epoch),
+            at: Instant::now(),
+        }
+    }
+
+    /// The attempt `start` of `operations` came to `verdict`: a throttle holds the job for
+    /// its `Retry-After` and lowers an adaptive limit; an answer processed feeds its latency.
+    pub(crate) fn attempt_ended(&self, start: AttemptStart, operations: usize, verdict: &Verdict) {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.attempts_in_flight = state.attempts_in_flight.saturating_sub(1);
+        match verdict {
+            Verdict::NotProcessed {
+                throttled: true,
+                retry_after,
+                ..
+            } => {
+                if let Some(after) = retry_after {
+                    let until = now + (*after).min(MAX_HOLD);
+                    state.hold_until = Some(state.hold_until.map_or(until, |u| u.max(until)));
+                }
+                if let Some(limiter) = &mut state.limiter {
+                    limiter.throttled(start.epoch, start.level);
+                }
+            }
+            Verdict::Processed => {
+                if let Some(limiter) = &mut state.limiter {
+                    limiter.answered(start.epoch, operations, now - start.at);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The longest a server's `Retry-After` holds the whole job (each request's own retry still
+/// waits as its strategy says; a server asking for hours is given up on there).
+const MAX_HOLD: Duration = Duration::from_secs(300);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn throttle(retry_after: Option<Duration>) -> Verdict {
+        Verdict::NotProcessed {
+            cause: "429".into(),
+            retry_after,
+            throttled: true,
+        }
+    }
+
+    #[test]
+    fn concurrency_reads_auto_or_a_number() {
+        assert_eq!("auto".parse(), Ok(Concurrency::Auto { max: 8 }));
+        assert_eq!(" 4 ".parse(), Ok(Concurrency::Fixed(4)));
+        assert!("0".parse::<Concurrency>().is_err());
+        assert!("fast".parse::<Concurrency>().unwrap_err().contains("fast"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_holds_every_attempt_of_the_job_until_it_passes() {
+        let pace = Pace::new(Concurrency::Fixed(4));
+        let first = pace.attempt_starts().await;
+        let second = pace.attempt_starts().await;
+        pace.attempt_ended(first, 10, &throttle(Some(Duration::from_secs(3))));
+        // The other attempt was in flight already; the next one of any request waits.
+        pace.attempt_ended(second, 10, &Verdict::Processed);
+        let before = Instant::now();
+        let third = pace.attempt_starts().await;
+        assert_eq!(Instant::now() - before, Duration::from_secs(3));
+        assert_eq!(third.level, 1);
+        assert_eq!(pace.limit(), 4, "a fixed limit stays");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_adaptive_limit_grows_on_answers_and_halves_on_a_throttle() {
+        let pace = Pace::new(Concurrency::Auto { max: 8 });
+        assert_eq!(pace.limit(), 1);
+        for _ in 0..3 {
+            let start = pace.attempt_starts().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            pace.attempt_ended(start, 10, &Verdict::Processed);
+        }
+        assert_eq!(pace.limit(), 4);
+        let starts = [
+            pace.attempt_starts().await,
+            pace.attempt_starts().await,
+            pace.attempt_starts().await,
+            pace.attempt_starts().await,
+        ];
+        pace.attempt_ended(starts[3], 10, &throttle(None));
+        assert_eq!(pace.limit(), 2);
+        for start in &starts[..3] {
+            pace.attempt_ended(*start, 10, &throttle(None));
+        }
+        assert_eq!(pace.limit(), 2, "one reduction for attempts sent together");
+    }
+}
