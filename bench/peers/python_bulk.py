@@ -26,7 +26,8 @@ from pydantic.alias_generators import to_camel
 USER_SCHEMA = "urn:ietf:params:scim:schemas:mace:gakunin.jp:core:2.0:User"
 BULK_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
-CHUNK = 1000
+# Operations per request: 1,000 as the seed client sends them, or MAP_PEER_CHUNK.
+CHUNK = int(os.environ.get("MAP_PEER_CHUNK", "1000"))
 
 camel = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::list_bench;
+use crate::{list_bench, throughput_bench};
 
 /// One measured client run.
 pub(crate) struct Measured {
@@ -180,8 +180,23 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let _ = server.wait();
 
     let listings = list_bench::run(&mapctl, &small_file, small, runs_each.min(5))?;
+    let throughput = throughput_bench::run(
+        &mapctl,
+        &peer,
+        &python,
+        &small_file,
+        small,
+        runs_each.min(3),
+    )?;
     let micro = criterion(&root)?;
-    let report = render(&results, &listings, &micro, &root)?;
+    let mut report = render(&results, &listings, &micro, &root)?;
+    let mut section = String::new();
+    throughput_bench::render(&throughput, small, &mut section);
+    report = report.replacen(
+        "## Micro-benchmarks",
+        &format!("{section}## Micro-benchmarks"),
+        1,
+    );
     std::fs::write(root.join("BENCHMARKS.md"), report).map_err(|e| e.to_string())?;
     eprintln!("xtask bench: wrote BENCHMARKS.md");
     Ok(())
@@ -217,9 +232,20 @@ fn workload(dir: &Path, operations: u64) -> Result<PathBuf, String> {
 /// Starts `mapctl serve` (`--null` when `null`: store nothing) and reads its URL and
 /// credentials.
 pub(crate) fn serve(mapctl: &Path, null: bool) -> Result<(Child, String, String, String), String> {
+    let args: &[String] = if null { &[NULL.to_owned()] } else { &[] };
+    serve_with(mapctl, args)
+}
+
+const NULL: &str = "--null";
+
+/// Starts `mapctl serve ARGS` and reads its URL and credentials.
+pub(crate) fn serve_with(
+    mapctl: &Path,
+    args: &[String],
+) -> Result<(Child, String, String, String), String> {
     let mut child = Command::new(mapctl)
         .args(["serve", "--port", "0"])
-        .args(null.then_some("--null"))
+        .args(args)
         .env_remove("MAP_ACCESS_TOKEN")
         .env_remove("MAP_CLIENT_SECRET")
         .stdout(Stdio::piped())

@@ -81,12 +81,11 @@ impl Limiter {
     }
 
     /// An attempt sent in `epoch` with `level` attempts in flight (itself included) was
-    /// throttled: remember the level and halve.
+    /// throttled: remember the lowest level that drew a throttle, and halve (once for all
+    /// the attempts sent before the last decrease).
     pub(crate) fn throttled(&mut self, epoch: u64, level: usize) {
-        if epoch != self.epoch {
-            return;
-        }
-        self.ceiling = Some(level.max(1));
+        let level = level.max(1);
+        self.ceiling = Some(self.ceiling.map_or(level, |c| c.min(level)));
         self.decrease(epoch);
     }
 
@@ -148,14 +147,19 @@ mod tests {
         let epoch = limiter.epoch();
         limiter.throttled(epoch, 5);
         assert_eq!(limiter.limit(), 2);
-        // Others sent at that level are answered 429 too: one reduction, not one each.
+        // Others sent with it are answered 429 too: one reduction, not one each, but the
+        // lowest level throttled is the one to stay below.
         limiter.throttled(epoch, 5);
         limiter.throttled(epoch, 4);
         assert_eq!(limiter.limit(), 2);
         for _ in 0..10 {
             answer(&mut limiter);
         }
-        assert_eq!(limiter.limit(), 4, "below the level that was throttled");
+        assert_eq!(
+            limiter.limit(),
+            3,
+            "below the lowest level that was throttled"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use map_client::Verdict;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::limiter::Limiter;
@@ -75,6 +76,14 @@ pub(crate) struct AttemptStart {
 pub(crate) struct Pace {
     fixed: usize,
     state: Mutex<State>,
+    /// Woken when an attempt ends.
+    released: Notify,
+}
+
+/// What an attempt that cannot start yet waits for.
+enum Wait {
+    Until(Instant),
+    ForRelease,
 }
 
 #[derive(Debug)]
@@ -97,6 +106,7 @@ impl Pace {
                 hold_until: None,
                 attempts_in_flight: 0,
             }),
+            released: Notify::new(),
         }
     }
 
@@ -118,22 +128,33 @@ impl Pace {
             .map_or(self.fixed, Limiter::limit)
     }
 
-    /// Waits until the server's last `Retry-After` has passed, then counts an attempt in
-    /// flight.
+    /// Waits until the server's last `Retry-After` has passed and fewer attempts than the
+    /// limit are in flight, then counts one more. (The driver admits requests within the
+    /// limit; this holds their retries to it too, so that requests admitted before the limit
+    /// was lowered do not all retry at once.)
     pub(crate) async fn attempt_starts(&self) -> AttemptStart {
         loop {
-            let hold = self.state().hold_until;
-            match hold {
-                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
-                _ => break,
+            let released = self.released.notified();
+            let wait = {
+                let mut state = self.state();
+                let limit = state.limiter.as_ref().map_or(self.fixed, Limiter::limit);
+                match state.hold_until {
+                    Some(until) if until > Instant::now() => Wait::Until(until),
+                    _ if state.attempts_in_flight >= limit => Wait::ForRelease,
+                    _ => {
+                        state.attempts_in_flight += 1;
+                        return AttemptStart {
+                            level: state.attempts_in_flight,
+                            epoch: state.limiter.as_ref().map_or(0, Limiter::epoch),
+                            at: Instant::now(),
+                        };
+                    }
+                }
+            };
+            match wait {
+                Wait::Until(until) => tokio::time::sleep_until(until).await,
+                Wait::ForRelease => released.await,
             }
-        }
-        let mut state = self.state();
-        state.attempts_in_flight += 1;
-        AttemptStart {
-            level: state.attempts_in_flight,
-            epoch: state.limiter.as_ref().map_or(0, Limiter::epoch),
-            at: Instant::now(),
         }
     }
 
@@ -142,6 +163,7 @@ impl Pace {
     pub(crate) fn attempt_ended(&self, start: AttemptStart, operations: usize, verdict: &Verdict) {
         let now = Instant::now();
         let mut state = self.state();
+        let before = state.limiter.as_ref().map(Limiter::limit);
         state.attempts_in_flight = state.attempts_in_flight.saturating_sub(1);
         match verdict {
             Verdict::NotProcessed {
@@ -164,6 +186,12 @@ impl Pace {
             }
             _ => {}
         }
+        let after = state.limiter.as_ref().map(Limiter::limit);
+        if after != before {
+            tracing::debug!(?after, latency = ?(now - start.at), ?verdict, "concurrency limit");
+        }
+        drop(state);
+        self.released.notify_waiters();
     }
 }
 
