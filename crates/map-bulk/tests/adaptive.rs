@@ -247,3 +247,25 @@ fn against_a_capacity_of_four_it_settles_at_four_after_few_throttles() {
         state.throttled
     );
 }
+
+#[test]
+fn against_a_rate_of_five_a_second_few_requests_are_throttled() {
+    let server = BusyServer {
+        capacity: 100,
+        rate: Some(5.0),
+        latency: Duration::from_millis(150),
+        state: Mutex::new(ServerState::default()),
+    };
+    let Run {
+        outcomes, server, ..
+    } = run(100_000, 500, server, 8);
+    let state = server.state.lock().unwrap();
+    assert_eq!(outcomes.len(), 100_000);
+    assert_eq!(state.processed, 200);
+    let sent = state.processed + state.throttled;
+    assert!(
+        state.throttled * 20 <= sent,
+        "{} of {sent} requests throttled",
+        state.throttled
+    );
+}

@@ -11,6 +11,7 @@ mod pace;
 mod reporter;
 mod request;
 mod resend;
+mod spacing;
 mod stop;
 #[cfg(test)]
 mod test_support;

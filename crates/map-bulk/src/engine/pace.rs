@@ -1,7 +1,8 @@
 //! [`Pace`]: how fast a job's requests go, shared by all of them — the concurrency limit
-//! (fixed, or found by the [`Limiter`] as the job runs) and the job-wide hold: once the
-//! server answers 429 or 503 with `Retry-After`, no request of the job sends an attempt
-//! before that time (a throttled server is not hit again by the others before it asks).
+//! (fixed, or found by the [`Limiter`] as the job runs, with the [`Spacing`] of attempts a
+//! rate-limited server needs) and the job-wide hold: once the server answers 429 or 503 with
+//! `Retry-After`, no request of the job sends an attempt before that time (a throttled server
+//! is not hit again by the others before it asks).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::limiter::Limiter;
+use super::spacing::Spacing;
 
 /// How many requests a job keeps in flight.
 ///
@@ -89,6 +91,8 @@ enum Wait {
 #[derive(Debug)]
 struct State {
     limiter: Option<Limiter>,
+    /// Under `Auto`, the spacing of attempt starts a rate-limited server needs.
+    spacing: Option<Spacing>,
     hold_until: Option<Instant>,
     attempts_in_flight: usize,
 }
@@ -99,10 +103,12 @@ impl Pace {
             Concurrency::Fixed(n) => (n.max(1), None),
             Concurrency::Auto { max } => (max.max(1), Some(Limiter::new(max))),
         };
+        let spacing = limiter.as_ref().map(|_| Spacing::default());
         Pace {
             fixed,
             state: Mutex::new(State {
                 limiter,
+                spacing,
                 hold_until: None,
                 attempts_in_flight: 0,
             }),
@@ -138,9 +144,17 @@ impl Pace {
             let wait = {
                 let mut state = self.state();
                 let limit = state.limiter.as_ref().map_or(self.fixed, Limiter::limit);
-                match state.hold_until {
-                    Some(until) if until > Instant::now() => Wait::Until(until),
-                    _ if state.attempts_in_flight >= limit => Wait::ForRelease,
+                let now = Instant::now();
+                let hold = state.hold_until.filter(|until| *until > now);
+                let room = state.attempts_in_flight < limit;
+                let spaced = match (&mut state.spacing, hold) {
+                    (Some(spacing), None) if room => spacing.reserve(now),
+                    _ => Ok(()),
+                };
+                match (hold, spaced) {
+                    (Some(until), _) => Wait::Until(until),
+                    _ if !room => Wait::ForRelease,
+                    (None, Err(at)) => Wait::Until(at),
                     _ => {
                         state.attempts_in_flight += 1;
                         return AttemptStart {
@@ -178,10 +192,16 @@ impl Pace {
                 if let Some(limiter) = &mut state.limiter {
                     limiter.throttled(start.epoch, start.level);
                 }
+                if let Some(spacing) = &mut state.spacing {
+                    spacing.throttled(now);
+                }
             }
             Verdict::Processed => {
                 if let Some(limiter) = &mut state.limiter {
                     limiter.answered(start.epoch, operations, now - start.at);
+                }
+                if let Some(spacing) = &mut state.spacing {
+                    spacing.accepted();
                 }
             }
             _ => {}
