@@ -81,7 +81,7 @@ pub(crate) struct BulkArgs {
     /// Independent requests in flight at once (1 to 64), or `auto`: start at one and find the
     /// server's capacity while the job runs (halving on 429/503 or rising latency, honouring
     /// Retry-After for the whole job), up to --max-concurrency.
-    #[arg(long, value_name = "N|auto", default_value = "1")]
+    #[arg(long, value_name = "N|auto", default_value = "auto")]
     pub(crate) concurrency: Concurrency,
     /// The most requests in flight with `--concurrency auto` (1 to 64).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
