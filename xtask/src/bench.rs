@@ -299,12 +299,14 @@ pub(crate) fn measure_with(
     env: &[(&str, &str)],
     read: impl FnOnce(&mut std::process::ChildStdout) -> Result<String, String>,
 ) -> Result<Measured, String> {
+    // stderr goes to a file, read only if the client fails (its last line says why).
+    let mut stderr = tempfile_in_target()?;
     let started = Instant::now();
     let child = Command::new(program)
         .args(args)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr.try_clone().map_err(|e| e.to_string())?)
         .spawn()
         .map_err(|e| format!("{program}: {e}"))?;
     let pid = child.id() as libc::pid_t;
@@ -323,7 +325,24 @@ pub(crate) fn measure_with(
     };
     let wall = started.elapsed();
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!("{client} failed (status {status}): {output}"));
+        let mut said = String::new();
+        let _ = std::io::Seek::rewind(&mut stderr);
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
+        let last = said
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(format!(
+            "{client} exited with {} after {:.1} s: {}",
+            libc::WEXITSTATUS(status),
+            wall.as_secs_f64(),
+            if last.is_empty() {
+                output.as_str()
+            } else {
+                last
+            }
+        ));
     }
     let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Ok(Measured {
@@ -633,3 +652,25 @@ fn machine_name() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".to_owned())
 }
+
+/// An anonymous file under `target/bench` (removed when closed).
+fn tempfile_in_target() -> Result<File, String> {
+    let dir = workspace_root()?.join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let path = dir.join(format!(
+        "stderr-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&path);
+    Ok(file)
+}
+
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

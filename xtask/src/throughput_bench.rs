@@ -224,6 +224,16 @@ pub(crate) fn render(runs: &[Run], operations: u64, md: &mut String) {
         let _ = writeln!(md, "{line}");
     }
     for run in runs {
+        if let Some(failure) = run.failure.as_deref().filter(|_| run.requests.is_none()) {
+            let _ = writeln!(
+                md,
+                "| {} | {} | – | {:.2} | – | – | – | did not finish: {failure} |",
+                run.scenario,
+                run.client,
+                run.minimum.as_secs_f64()
+            );
+            continue;
+        }
         let ratio = run.wall.as_secs_f64() / run.minimum.as_secs_f64();
         let (requests, throttled) = match run.requests {
             Some(sent) => (
