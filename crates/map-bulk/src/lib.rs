@@ -50,7 +50,9 @@ mod validate;
 pub mod fuzzing;
 
 pub use encode::encode_request;
-pub use engine::{Concurrency, Engine, JobConfig, JobReport, JobStop, plan_job};
+pub use engine::{
+    Concurrency, ConcurrencyParseError, Engine, JobConfig, JobReport, JobStop, plan_job,
+};
 pub use event::{Event, EventHandler, ignore_events};
 pub use job::{
     InputFormat, JobOperation, JobReader, OperationRef, OperationSource, OperationTexts,

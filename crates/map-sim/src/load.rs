@@ -72,7 +72,9 @@ pub(crate) struct Gate {
 impl Gate {
     pub(crate) fn new(load: Load) -> Self {
         Gate {
-            slots: load.capacity.map(|n| Arc::new(Semaphore::new(n.max(1)))),
+            slots: load
+                .capacity
+                .map(|n| Arc::new(Semaphore::new(n.clamp(1, Semaphore::MAX_PERMITS)))),
             bucket: load
                 .rate
                 .filter(|rate| *rate > 0.0)
@@ -136,7 +138,9 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+            // A rate so slow that the wait is beyond a Duration is a wait of forever.
+            Err(Duration::try_from_secs_f64((1.0 - self.tokens) / self.rate)
+                .unwrap_or(Duration::MAX))
         }
     }
 }

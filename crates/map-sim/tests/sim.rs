@@ -820,7 +820,7 @@ fn one_user_request(n: usize) -> BulkRequestPayload {
 #[tokio::test]
 async fn beyond_its_capacity_the_server_answers_429_and_processes_nothing() {
     let load = map_sim::Load {
-        per_operation: Duration::from_secs(1),
+        per_operation: Duration::from_secs(3),
         capacity: Some(1),
         ..map_sim::Load::default()
     };
@@ -828,8 +828,8 @@ async fn beyond_its_capacity_the_server_answers_429_and_processes_nothing() {
     let client = Client::new(&sim);
     let first = client.bulk_raw(serde_json::to_value(one_user_request(1)).unwrap());
     let second = async {
-        // Once the server has the first (it holds its slot through a second of server time
-        // after counting it), this one arrives.
+        // Once the server has the first (it holds its slot through three seconds of server
+        // time after counting it), this one arrives.
         while sim.counters().bulk_requests == 0 {
             tokio::task::yield_now().await;
         }

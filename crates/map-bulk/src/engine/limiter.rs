@@ -13,8 +13,10 @@ use std::time::Duration;
 /// Steady answers at the remembered level before trying one more request in flight.
 pub(crate) const PROBE_AFTER: u32 = 1000;
 
-/// A latency this many times the lowest seen means the server queues: back off.
+/// A latency this many times the lowest seen, and this much above it, means the server
+/// queues: back off. (The margin keeps loopback's jitter on a millisecond base from counting.)
 const LATENCY_TOLERANCE: f64 = 2.0;
+const LATENCY_MARGIN: Duration = Duration::from_millis(25);
 
 /// The adaptive concurrency limit.
 #[derive(Debug, Clone)]
@@ -59,6 +61,10 @@ impl Limiter {
 
     /// An attempt of `operations` sent in `epoch` was answered after `latency`.
     pub(crate) fn answered(&mut self, epoch: u64, operations: usize, latency: Duration) {
+        if epoch != self.epoch {
+            // Sent before the last decrease: it says nothing about the level now.
+            return;
+        }
         if self.queueing(operations, latency) {
             self.decrease(epoch);
             return;
@@ -76,16 +82,21 @@ impl Limiter {
         if self.steady >= PROBE_AFTER {
             // Long steady below the level that was throttled: try it again.
             self.steady = 0;
-            self.ceiling = self.ceiling.map(|c| (c + 1).min(self.max + 1));
+            self.ceiling = self
+                .ceiling
+                .map(|c| c.saturating_add(1).min(self.max.saturating_add(1)));
         }
     }
 
     /// An attempt sent in `epoch` with `level` attempts in flight (itself included) was
     /// throttled: remember the lowest level that drew a throttle, and halve (once for all
-    /// the attempts sent before the last decrease).
+    /// the attempts sent before the last decrease). A throttle of a lone attempt sets no
+    /// level — one in flight is the least there is; a rate-limited server is met by spacing
+    /// attempts instead — so that a passing 503 does not hold the job at one for good.
     pub(crate) fn throttled(&mut self, epoch: u64, level: usize) {
-        let level = level.max(1);
-        self.ceiling = Some(self.ceiling.map_or(level, |c| c.min(level)));
+        if level >= 2 {
+            self.ceiling = Some(self.ceiling.map_or(level, |c| c.min(level)));
+        }
         self.decrease(epoch);
     }
 
@@ -93,15 +104,19 @@ impl Limiter {
     /// request (at least half the largest sent; smaller ones answer faster and would set a
     /// base the others cannot meet).
     fn queueing(&mut self, operations: usize, latency: Duration) -> bool {
-        self.largest_request = self.largest_request.max(operations);
-        if operations * 2 < self.largest_request {
+        if operations > self.largest_request {
+            // Larger than any before: the lowest latency so far was a smaller request's.
+            self.largest_request = operations;
+            self.base_latency = None;
+        }
+        if operations.saturating_mul(2) < self.largest_request {
             return false;
         }
         let base = *self.base_latency.get_or_insert(latency);
         if latency < base {
             self.base_latency = Some(latency);
         }
-        latency.as_secs_f64() > base.as_secs_f64() * LATENCY_TOLERANCE
+        latency > base.mul_f64(LATENCY_TOLERANCE) + LATENCY_MARGIN
     }
 
     fn decrease(&mut self, epoch: u64) {
@@ -193,6 +208,45 @@ mod tests {
         let epoch = limiter.epoch();
         limiter.answered(epoch, 500, STEADY * 3);
         assert_eq!(limiter.limit(), 4);
+    }
+
+    #[test]
+    fn a_small_first_request_sets_no_base_for_larger_ones() {
+        let mut limiter = Limiter::new(8);
+        let epoch = limiter.epoch();
+        limiter.answered(epoch, 1, Duration::from_millis(20));
+        for _ in 0..3 {
+            answer(&mut limiter);
+        }
+        assert_eq!(
+            limiter.limit(),
+            5,
+            "150 ms for 500 is steady, not 7x the 1-op base"
+        );
+    }
+
+    #[test]
+    fn answers_to_attempts_sent_before_a_decrease_do_not_undo_it() {
+        let mut limiter = Limiter::new(8);
+        for _ in 0..7 {
+            answer(&mut limiter);
+        }
+        let before = limiter.epoch();
+        limiter.throttled(before, 6);
+        assert_eq!(limiter.limit(), 4);
+        limiter.answered(before, 500, STEADY);
+        assert_eq!(limiter.limit(), 4);
+    }
+
+    #[test]
+    fn a_lone_throttled_attempt_does_not_hold_the_job_at_one() {
+        let mut limiter = Limiter::new(8);
+        let epoch = limiter.epoch();
+        limiter.throttled(epoch, 1);
+        for _ in 0..7 {
+            answer(&mut limiter);
+        }
+        assert_eq!(limiter.limit(), 8);
     }
 
     #[test]

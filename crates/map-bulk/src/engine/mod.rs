@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use map_auth::{Credentials, Signer};
 use map_client::{BulkClient, RetryPolicy, RetryStrategy, StandardRetry};
 
-pub use pace::Concurrency;
+pub use pace::{Concurrency, ConcurrencyParseError};
 pub use stop::JobStop;
 
 use crate::event::{Event, EventHandler, ignore_events};

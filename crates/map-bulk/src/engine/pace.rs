@@ -24,6 +24,7 @@ use super::spacing::Spacing;
 /// assert_eq!("3".parse::<Concurrency>(), Ok(Concurrency::Fixed(3)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Concurrency {
     /// Exactly this many (at least one).
     Fixed(usize),
@@ -47,26 +48,60 @@ impl From<usize> for Concurrency {
     }
 }
 
+/// A `--concurrency` that is neither `auto` nor a number from 1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is neither auto nor a number from 1")]
+pub struct ConcurrencyParseError(pub String);
+
 impl std::str::FromStr for Concurrency {
-    type Err = String;
+    type Err = ConcurrencyParseError;
 
     /// `auto` (with [`Concurrency::DEFAULT_MAX`]) or a number from 1.
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, ConcurrencyParseError> {
         match text.trim() {
             "auto" => Ok(Concurrency::Auto {
                 max: Concurrency::DEFAULT_MAX,
             }),
             number => match number.parse::<usize>() {
                 Ok(n) if n >= 1 => Ok(Concurrency::Fixed(n)),
-                _ => Err(format!("{text:?} is neither auto nor a number from 1")),
+                _ => Err(ConcurrencyParseError(text.to_owned())),
             },
         }
     }
 }
 
-/// What an attempt starting now is, for [`Pace::attempt_ended`].
+/// An attempt counted in flight, from [`Pace::attempt_starts`] until [`Attempting::ended`]
+/// says what it came to — or until it is dropped (its request's task died), which frees its
+/// place so that the job does not wait for it forever.
+#[derive(Debug)]
+pub(crate) struct Attempting<'a> {
+    pace: &'a Pace,
+    start: AttemptStart,
+    ended: bool,
+}
+
+impl Attempting<'_> {
+    /// The attempt, of `operations`, came to `verdict`.
+    pub(crate) fn ended(mut self, operations: usize, verdict: &Verdict) {
+        self.ended = true;
+        self.pace.attempt_ended(self.start, operations, verdict);
+    }
+}
+
+impl Drop for Attempting<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let mut state = self.pace.state();
+            state.attempts_in_flight = state.attempts_in_flight.saturating_sub(1);
+            drop(state);
+            self.pace.released.notify_waiters();
+        }
+    }
+}
+
+/// When and how an attempt started.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AttemptStart {
+struct AttemptStart {
     /// Attempts in flight with this one.
     level: usize,
     epoch: u64,
@@ -138,7 +173,7 @@ impl Pace {
     /// limit are in flight, then counts one more. (The driver admits requests within the
     /// limit; this holds their retries to it too, so that requests admitted before the limit
     /// was lowered do not all retry at once.)
-    pub(crate) async fn attempt_starts(&self) -> AttemptStart {
+    pub(crate) async fn attempt_starts(&self) -> Attempting<'_> {
         loop {
             let released = self.released.notified();
             let wait = {
@@ -157,10 +192,14 @@ impl Pace {
                     (None, Err(at)) => Wait::Until(at),
                     _ => {
                         state.attempts_in_flight += 1;
-                        return AttemptStart {
-                            level: state.attempts_in_flight,
-                            epoch: state.limiter.as_ref().map_or(0, Limiter::epoch),
-                            at: Instant::now(),
+                        return Attempting {
+                            pace: self,
+                            start: AttemptStart {
+                                level: state.attempts_in_flight,
+                                epoch: state.limiter.as_ref().map_or(0, Limiter::epoch),
+                                at: Instant::now(),
+                            },
+                            ended: false,
                         };
                     }
                 }
@@ -174,7 +213,7 @@ impl Pace {
 
     /// The attempt `start` of `operations` came to `verdict`: a throttle holds the job for
     /// its `Retry-After` and lowers an adaptive limit; an answer processed feeds its latency.
-    pub(crate) fn attempt_ended(&self, start: AttemptStart, operations: usize, verdict: &Verdict) {
+    fn attempt_ended(&self, start: AttemptStart, operations: usize, verdict: &Verdict) {
         let now = Instant::now();
         let mut state = self.state();
         let before = state.limiter.as_ref().map(Limiter::limit);
@@ -192,7 +231,9 @@ impl Pace {
                 if let Some(limiter) = &mut state.limiter {
                     limiter.throttled(start.epoch, start.level);
                 }
-                if let Some(spacing) = &mut state.spacing {
+                // Even one attempt at a time was too many: the server limits a rate, not
+                // requests at once (a throttle at a higher level is the limiter's).
+                if let (Some(spacing), 1) = (&mut state.spacing, start.level) {
                     spacing.throttled(now);
                 }
             }
@@ -238,7 +279,13 @@ mod tests {
         assert_eq!("auto".parse(), Ok(Concurrency::Auto { max: 8 }));
         assert_eq!(" 4 ".parse(), Ok(Concurrency::Fixed(4)));
         assert!("0".parse::<Concurrency>().is_err());
-        assert!("fast".parse::<Concurrency>().unwrap_err().contains("fast"));
+        assert!(
+            "fast"
+                .parse::<Concurrency>()
+                .unwrap_err()
+                .to_string()
+                .contains("fast")
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -246,13 +293,13 @@ mod tests {
         let pace = Pace::new(Concurrency::Fixed(4));
         let first = pace.attempt_starts().await;
         let second = pace.attempt_starts().await;
-        pace.attempt_ended(first, 10, &throttle(Some(Duration::from_secs(3))));
+        first.ended(10, &throttle(Some(Duration::from_secs(3))));
         // The other attempt was in flight already; the next one of any request waits.
-        pace.attempt_ended(second, 10, &Verdict::Processed);
+        second.ended(10, &Verdict::Processed);
         let before = Instant::now();
         let third = pace.attempt_starts().await;
         assert_eq!(Instant::now() - before, Duration::from_secs(3));
-        assert_eq!(third.level, 1);
+        assert_eq!(third.start.level, 1);
         assert_eq!(pace.limit(), 4, "a fixed limit stays");
     }
 
@@ -261,22 +308,33 @@ mod tests {
         let pace = Pace::new(Concurrency::Auto { max: 8 });
         assert_eq!(pace.limit(), 1);
         for _ in 0..3 {
-            let start = pace.attempt_starts().await;
+            let attempt = pace.attempt_starts().await;
             tokio::time::sleep(Duration::from_millis(100)).await;
-            pace.attempt_ended(start, 10, &Verdict::Processed);
+            attempt.ended(10, &Verdict::Processed);
         }
         assert_eq!(pace.limit(), 4);
-        let starts = [
+        let mut attempts = vec![
             pace.attempt_starts().await,
             pace.attempt_starts().await,
             pace.attempt_starts().await,
             pace.attempt_starts().await,
         ];
-        pace.attempt_ended(starts[3], 10, &throttle(None));
+        attempts.pop().unwrap().ended(10, &throttle(None));
         assert_eq!(pace.limit(), 2);
-        for start in &starts[..3] {
-            pace.attempt_ended(*start, 10, &throttle(None));
+        for attempt in attempts {
+            attempt.ended(10, &throttle(None));
         }
         assert_eq!(pace.limit(), 2, "one reduction for attempts sent together");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_dropped_without_an_end_frees_its_place() {
+        let pace = Pace::new(Concurrency::Auto { max: 8 });
+        let attempt = pace.attempt_starts().await;
+        // The limit is one: the next waits until the first ends, or is dropped (as when its
+        // request's task dies).
+        drop(attempt);
+        let second = tokio::time::timeout(Duration::from_secs(60), pace.attempt_starts()).await;
+        assert!(second.is_ok(), "the dropped attempt's place was freed");
     }
 }

@@ -83,7 +83,7 @@ fn send(
         let mut number = 0u32;
         loop {
             number += 1;
-            let start = context.pace.attempt_starts().await;
+            let attempting = context.pace.attempt_starts().await;
             let result = context.attempt(request, number, &ops).await;
             let attempt = Attempt {
                 number,
@@ -92,9 +92,7 @@ fn send(
             let verdict = match classify(&result) {
                 Verdict::Processed => match read_results(&result, &ops, context.fail_on_errors) {
                     Ok(results) => {
-                        context
-                            .pace
-                            .attempt_ended(start, ops.len(), &Verdict::Processed);
+                        attempting.ended(ops.len(), &Verdict::Processed);
                         context.retry.settled(attempt);
                         outcomes.extend(ops.into_iter().enumerate().map(|(position, op)| {
                             let kind = results.outcome(position, &op.sent());
@@ -106,7 +104,7 @@ fn send(
                 },
                 verdict => verdict,
             };
-            context.pace.attempt_ended(start, ops.len(), &verdict);
+            attempting.ended(ops.len(), &verdict);
             if let Verdict::TooLarge { error, detail } = &verdict {
                 let (rest, stop) = split(&context, request, ops, started, error, detail).await;
                 outcomes.extend(rest);

@@ -14,6 +14,8 @@ use tokio::time::Instant;
 /// Widening on a throttle while spacing, and narrowing per answer.
 const WIDEN: f64 = 1.1;
 const NARROW: f64 = 0.999;
+/// The widest spacing (a server down for a while must not leave the job crawling after).
+const MAX_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The spacing of attempt starts.
 #[derive(Debug, Clone, Default)]
@@ -53,13 +55,13 @@ impl Spacing {
     /// An attempt was throttled at `now`.
     pub(crate) fn throttled(&mut self, now: Instant) {
         if !self.interval.is_zero() {
-            self.interval = self.interval.mul_f64(WIDEN);
+            self.interval = self.interval.mul_f64(WIDEN).min(MAX_INTERVAL);
         } else if let Some(last) = self.last_throttle {
             let window = now.saturating_duration_since(last);
             // Throttles that come together (answers to attempts sent together) say nothing
             // about the rate.
             if self.accepted_since_throttle >= 2 && !window.is_zero() {
-                self.interval = window / self.accepted_since_throttle;
+                self.interval = (window / self.accepted_since_throttle).min(MAX_INTERVAL);
             }
         }
         self.last_throttle = Some(now);
