@@ -28,9 +28,11 @@ use tokio::time::Instant;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Load {
-    /// Added to every answer (a request's round trip across a network).
+    /// Added to every answer (a request's round trip across a network). The load's times
+    /// count from a request's arrival, so the simulator's own work is part of them.
     pub latency: Duration,
-    /// Server time per operation of a bulk request, spent before it answers.
+    /// Server time per operation of a bulk request, spent before it answers (its own work
+    /// included, as a real server's is).
     pub per_operation: Duration,
     /// Bulk requests processed at once; one more is answered 429 with `Retry-After: 1`.
     pub capacity: Option<usize>,

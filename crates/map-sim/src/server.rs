@@ -228,6 +228,7 @@ async fn serve(
     shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Response, DropConnection> {
+    let arrived = tokio::time::Instant::now();
     let is_bulk = request.method() == Method::POST && request.uri().path() == "/api/v2/Bulk";
     let load = shared.gate.load().clone();
     let slot = if is_bulk {
@@ -241,7 +242,7 @@ async fn serve(
                         Throttle::Rate { .. } => counters.throttled_rate += 1,
                     }
                 }
-                pause(load.latency).await;
+                pause_until(arrived, load.latency).await;
                 return Ok(refusal(
                     StatusCode::TOO_MANY_REQUESTS,
                     Some(throttle.retry_after_secs()),
@@ -252,22 +253,31 @@ async fn serve(
         None
     };
     let answer = answer_with_faults(router, &shared, request, is_bulk).await;
+    // The load's times count from arrival: the simulator's own work is part of them, as a
+    // real server's is part of its time per operation.
+    let mut server_time = load.latency;
     if let Ok(response) = &answer {
         if let Some(Processed { operations }) = response.extensions().get() {
             let operations = u32::try_from(*operations).unwrap_or(u32::MAX);
-            pause(load.per_operation.saturating_mul(operations)).await;
+            server_time = server_time.saturating_add(load.per_operation.saturating_mul(operations));
         }
     }
-    pause(load.latency).await;
+    pause_until(arrived, server_time).await;
     // The slot is held until the answer goes: a busy server's capacity is its whole requests.
     drop(slot);
     answer
 }
 
-async fn pause(duration: std::time::Duration) {
-    if !duration.is_zero() {
-        tokio::time::sleep(duration).await;
+/// Waits until `time` has passed since `arrived` (a time beyond any clock is a day).
+async fn pause_until(arrived: tokio::time::Instant, time: std::time::Duration) {
+    if time.is_zero() {
+        return;
     }
+    const FOREVER: std::time::Duration = std::time::Duration::from_secs(86_400);
+    let deadline = arrived
+        .checked_add(time)
+        .unwrap_or_else(|| tokio::time::Instant::now() + FOREVER);
+    tokio::time::sleep_until(deadline).await;
 }
 
 /// The router's answer, or the fault the schedule has for this (bulk) request.

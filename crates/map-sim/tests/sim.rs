@@ -883,3 +883,34 @@ async fn beyond_its_rate_the_server_says_when_a_token_is_due() {
     assert_eq!(sim.counters().throttled_rate, 1);
     assert_eq!(sim.snapshot().users.len(), 1);
 }
+
+#[tokio::test]
+async fn no_answer_comes_before_the_load_s_time_has_passed_since_arrival() {
+    // A lower bound only: the time is at least what the load says (from arrival, the
+    // simulator's own work inside it); how much more it takes is the benchmark's business.
+    let load = map_sim::Load {
+        latency: Duration::from_millis(40),
+        per_operation: Duration::from_millis(30),
+        ..map_sim::Load::default()
+    };
+    let sim = start(SimConfig::default().with_load(load)).await;
+    let client = Client::new(&sim);
+    let payload = BulkRequestPayload::new(
+        (0..3)
+            .map(|n| BulkOperation::post("/Users", format!("u{n}"), user(&format!("t{n}"))))
+            .collect(),
+    );
+    let sent = std::time::Instant::now();
+    let answer = client
+        .bulk_raw(serde_json::to_value(payload).unwrap())
+        .await;
+    assert_eq!(answer.unwrap().status(), 200);
+    assert!(sent.elapsed() >= Duration::from_millis(40 + 3 * 30));
+    let sent = std::time::Instant::now();
+    let list = client.send("GET", "/api/v2/Users", None, b"").await;
+    assert_eq!(list.unwrap().status(), 200);
+    assert!(
+        sent.elapsed() >= Duration::from_millis(40),
+        "latency on every answer"
+    );
+}
