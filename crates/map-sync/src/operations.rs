@@ -1,0 +1,126 @@
+//! A [`Plan`] as a bulk job: one operation per change, in the plan's order, so that the
+//! engine's outcome for operation *n* is change *n*'s. New resources get a `bulkId`
+//! (`user0`, `service0`, `group0`, …) and the groups that take new users refer to them by
+//! it; PATCHes carry only what changes, and members leave one `remove` each, written as
+//! mAP Core's own client writes them (`members[value eq ID]`).
+
+use map_entities::{
+    BulkOperation, GROUP_SCHEMA, PatchOperation, PatchRequestPayload, SERVICE_SCHEMA, USER_SCHEMA,
+};
+use serde_json::{Map, Value, json};
+
+use crate::membership::{Member, new_user_bulk_id};
+use crate::plan::{Action, Change, Plan};
+use crate::state::Kind;
+
+/// The bulk operations that carry out `plan`, one per change.
+///
+/// ```
+/// use map_sync::{Current, Desired, DesiredResource, Origin, SyncOptions, operations, plan};
+/// use serde_json::json;
+///
+/// let mut desired = Desired::default();
+/// let lab = json!({"id": "lab-a", "displayName": "Lab A", "members": []});
+/// desired.groups.push(DesiredResource::new(lab.as_object().unwrap().clone(), Origin::new("groups.ndjson", 1)));
+/// let plan = plan(&desired, &Current::default(), &SyncOptions::default())?;
+/// let job = operations(&plan);
+/// assert_eq!(job[0].path.as_deref(), Some("/Groups"));
+/// assert_eq!(job[0].bulk_id.as_deref(), Some("group0"));
+/// # Ok::<(), map_sync::PlanError>(())
+/// ```
+pub fn operations(plan: &Plan) -> Vec<BulkOperation> {
+    let mut created = [0usize; 3];
+    plan.changes
+        .iter()
+        .map(|change| match change.action {
+            Action::Create => {
+                let slot = &mut created[change.kind as usize];
+                *slot += 1;
+                create(change, *slot - 1)
+            }
+            Action::Update => update(change),
+            Action::Delete => BulkOperation::delete(resource_path(change)),
+        })
+        .collect()
+}
+
+/// The bulkId of the n-th resource of `kind` a plan creates.
+pub fn bulk_id(kind: Kind, n: usize) -> String {
+    match kind {
+        Kind::User => new_user_bulk_id(n),
+        Kind::Group => format!("group{n}"),
+        Kind::Service => format!("service{n}"),
+    }
+}
+
+fn create(change: &Change, n: usize) -> BulkOperation {
+    let schema = match change.kind {
+        Kind::User => USER_SCHEMA,
+        Kind::Group => GROUP_SCHEMA,
+        Kind::Service => SERVICE_SCHEMA,
+    };
+    let mut data = Map::new();
+    data.insert(
+        "schemas".into(),
+        change.schemas.clone().unwrap_or_else(|| json!([schema])),
+    );
+    if let Some(id) = &change.id {
+        data.insert("id".into(), Value::String(id.clone()));
+    }
+    for attribute in &change.attributes {
+        if let Some(value) = &attribute.to {
+            data.insert(attribute.name.clone(), value.clone());
+        }
+    }
+    if change.kind == Kind::Group {
+        let members: Vec<Value> = change.members_added.iter().map(Member::to_value).collect();
+        data.insert("members".into(), Value::Array(members));
+    }
+    BulkOperation::post(
+        change.kind.path(),
+        bulk_id(change.kind, n),
+        Value::Object(data),
+    )
+}
+
+fn update(change: &Change) -> BulkOperation {
+    let mut patch: Vec<PatchOperation> = change
+        .attributes
+        .iter()
+        .map(|attribute| match (&attribute.from, &attribute.to) {
+            (_, None) => PatchOperation::remove(attribute.name.clone()),
+            (None, Some(value)) => PatchOperation::add(attribute.name.clone(), value.clone()),
+            (Some(_), Some(value)) => {
+                PatchOperation::replace(attribute.name.clone(), value.clone())
+            }
+        })
+        .collect();
+    if !change.members_added.is_empty() {
+        let members = change.members_added.iter().map(Member::to_value).collect();
+        patch.push(PatchOperation::add("members", Value::Array(members)));
+    }
+    for member in &change.members_removed {
+        patch.push(PatchOperation::remove(format!(
+            "members[value eq {}]",
+            member_id(member)
+        )));
+    }
+    // Serializing our own model cannot fail (string keys, no non-finite numbers).
+    let data = serde_json::to_value(PatchRequestPayload::new(patch)).unwrap_or_default();
+    BulkOperation::patch(resource_path(change), data)
+}
+
+fn member_id(member: &Member) -> String {
+    match member {
+        Member::User(id) | Member::Group(id) => id.clone(),
+        Member::NewUser(n) => format!("bulkId:{}", new_user_bulk_id(*n)),
+    }
+}
+
+fn resource_path(change: &Change) -> String {
+    format!(
+        "{}/{}",
+        change.kind.path(),
+        change.id.as_deref().unwrap_or_default()
+    )
+}

@@ -1,0 +1,173 @@
+//! Users from a table: a header row of attribute names (`eduPersonPrincipalNames`,
+//! `userName`, `emails`, `preferredLanguage`, `externalId`, `groups`, `id`), several values
+//! in one cell separated by `;`, an empty cell absent. A table in the NII groups manager's
+//! layout goes to [`super::nii`].
+
+use serde_json::{Map, Value, json};
+
+use super::table::{Row, Table};
+use super::{Notices, ReadError, nii};
+use crate::state::{Desired, DesiredResource, Origin};
+
+/// The columns of the plain layout.
+const COLUMNS: [&str; 7] = [
+    "eduPersonPrincipalNames",
+    "userName",
+    "emails",
+    "preferredLanguage",
+    "externalId",
+    "groups",
+    "id",
+];
+
+pub(crate) fn from_table(
+    name: &str,
+    table: &Table,
+    desired: &mut Desired,
+) -> Result<Notices, ReadError> {
+    if let Some(header) = nii::header(table) {
+        return nii::users(name, table, header, desired);
+    }
+    let Some((header_at, header)) = table.rows.iter().enumerate().find(|(_, r)| !r.is_blank())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut problems = Vec::new();
+    let columns: Vec<&str> = header.cells.iter().map(|c| c.trim()).collect();
+    for (i, column) in columns.iter().enumerate() {
+        if !COLUMNS.contains(column) {
+            problems.push(format!(
+                "{name}:{}: column {} ({column:?}): not a user attribute (expected {})",
+                header.line,
+                i + 1,
+                COLUMNS.join(", ")
+            ));
+        }
+    }
+    if !columns.iter().any(|c| {
+        *c == "eduPersonPrincipalNames" || *c == "id" || *c == "userName" || *c == "externalId"
+    }) {
+        problems.push(format!("{name}:{}: no column that identifies a user (eduPersonPrincipalNames, userName, externalId or id)", header.line));
+    }
+    if !problems.is_empty() {
+        return Err(ReadError { problems });
+    }
+    for row in table
+        .rows
+        .iter()
+        .skip(header_at + 1)
+        .filter(|r| !r.is_blank())
+    {
+        match user_row(name, &columns, row) {
+            Ok(user) => desired.users.push(user),
+            Err(mut row_problems) => problems.append(&mut row_problems),
+        }
+    }
+    if problems.is_empty() {
+        Ok(Vec::new())
+    } else {
+        Err(ReadError { problems })
+    }
+}
+
+fn user_row(name: &str, columns: &[&str], row: &Row) -> Result<DesiredResource, Vec<String>> {
+    let mut user = DesiredResource::new(Map::new(), Origin::new(name, row.line));
+    let mut problems = Vec::new();
+    if row.cells.len() > columns.len()
+        && row.cells[columns.len()..]
+            .iter()
+            .any(|c| !c.trim().is_empty())
+    {
+        problems.push(format!(
+            "{name}:{}: column {}: beyond the header's {} columns",
+            row.line,
+            columns.len() + 1,
+            columns.len()
+        ));
+    }
+    for (i, column) in columns.iter().enumerate() {
+        let cell = row.cell(i);
+        if cell.is_empty() {
+            continue;
+        }
+        let at = |message: String| {
+            format!(
+                "{name}:{}: column {} ({column}): {message}",
+                row.line,
+                i + 1
+            )
+        };
+        match cell_value(column, cell) {
+            Ok(CellValue::Attribute(value)) => {
+                user.attributes.insert((*column).to_owned(), value);
+            }
+            Ok(CellValue::Groups(groups)) => user.groups = Some(groups),
+            Err(message) => problems.push(at(message)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(user)
+    } else {
+        Err(problems)
+    }
+}
+
+/// What a cell gives a user.
+pub(crate) enum CellValue {
+    Attribute(Value),
+    Groups(Vec<String>),
+}
+
+/// A non-empty cell of `column` as the attribute it sets, checked.
+pub(crate) fn cell_value(column: &str, cell: &str) -> Result<CellValue, String> {
+    let values = || cell.split(';').map(str::trim).filter(|v| !v.is_empty());
+    match column {
+        "eduPersonPrincipalNames" | "emails" => {
+            let mut elements = Vec::new();
+            for value in values() {
+                if !is_address(value) {
+                    return Err(format!("{value:?} is not of the form name@domain"));
+                }
+                elements.push(json!({"value": value}));
+            }
+            Ok(CellValue::Attribute(Value::Array(elements)))
+        }
+        "groups" => values()
+            .map(|id| {
+                if is_id(id) {
+                    Ok(id.to_owned())
+                } else {
+                    Err(format!(
+                        "{id:?} is not a group id (1 to 50 of A-Z a-z 0-9 . _ -)"
+                    ))
+                }
+            })
+            .collect::<Result<_, _>>()
+            .map(CellValue::Groups),
+        "id" if !is_id(cell) => Err(format!(
+            "{cell:?} is not an id (1 to 50 of A-Z a-z 0-9 . _ -)"
+        )),
+        _ => Ok(CellValue::Attribute(Value::String(cell.to_owned()))),
+    }
+}
+
+/// `name@domain`: one `@` with text on both sides, no spaces, commas or quotes.
+fn is_address(value: &str) -> bool {
+    let mut parts = value.split('@');
+    let (Some(name), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !name.is_empty()
+        && !domain.is_empty()
+        && !value.contains(|c: char| {
+            c.is_whitespace() || c.is_control() || matches!(c, ',' | '"' | '<' | '>')
+        })
+}
+
+/// mAP Core's id rule: `^[A-Za-z0-9._-]{1,50}$`.
+pub(crate) fn is_id(id: &str) -> bool {
+    (1..=50).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
