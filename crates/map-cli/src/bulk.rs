@@ -3,14 +3,11 @@
 use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use crate::credentials;
 use map_bulk::{
-    BulkClient, Endpoint, Engine, InputFormat, JobConfig, JobInputError, JobReader, JobReport,
-    JobStop, Journal, Limits, OperationSource, RetryPolicy, plan_job,
+    Engine, InputFormat, JobInputError, JobReader, JobReport, JobStop, Journal, Limits,
+    OperationSource, plan_job,
 };
-use map_sim::{SimConfig, Simulator};
 
 use crate::cli::BulkArgs;
 use crate::connect;
@@ -30,19 +27,14 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         Ok(from_document) => args.fail_on_errors.or(from_document),
         Err(error) => return Exit::usage(error),
     };
-    let concurrency = match args.concurrency() {
-        Ok(concurrency) => concurrency,
-        Err(message) => return Exit::usage(message),
-    };
-    let limits = Limits {
-        max_operations: args.max_operations as usize,
-        max_payload_bytes: args.max_payload_bytes as usize,
-    };
-
-    if args.dry_run {
-        return dry_run(&mut reader, limits, args.journal.as_deref());
+    if let Err(message) = args.engine.concurrency() {
+        return Exit::usage(message);
     }
-    let journal = match &args.journal {
+    let limits = args.engine.limits();
+    if args.dry_run {
+        return dry_run(&mut reader, limits, args.engine.journal.as_deref());
+    }
+    let journal = match &args.engine.journal {
         Some(path) => match Journal::open(path, &mut reader) {
             Ok(journal) => Some(journal),
             Err(error) => return Exit::usage(error.to_string()),
@@ -50,52 +42,18 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         None => None,
     };
 
-    // Where to send: a real deployment with credentials from the environment, or the
-    // embedded simulator.
-    let connect = &args.connect;
-    let (endpoint, credentials, _simulator) = match &connect.base_url {
-        Some(base_url) => {
-            let endpoint = match connect::endpoint(base_url, connect.allow_insecure) {
-                Ok(endpoint) => endpoint,
-                Err(exit) => return exit,
-            };
-            match credentials::from_env() {
-                Ok(credentials) => (endpoint, credentials, None),
-                Err(message) => return Exit::usage(message),
-            }
-        }
-        None => match Simulator::start(SimConfig::default()).await {
-            Ok(simulator) => {
-                eprintln!(
-                    "mapctl: no --base-url or MAP_BASE_URL given: running against an embedded mAP Core simulator at {}",
-                    simulator.base_url()
-                );
-                let endpoint = match Endpoint::new(simulator.base_url()) {
-                    Ok(endpoint) => endpoint,
-                    Err(error) => return Exit::failure(error.to_string()),
-                };
-                (endpoint, simulator.credentials().clone(), Some(simulator))
-            }
-            Err(error) => {
-                return Exit::failure(format!("cannot start the embedded simulator: {error}"));
-            }
-        },
-    };
-    let transport = match connect::transport(connect.transport) {
-        Ok(transport) => transport,
-        Err(error) => return Exit::failure(error),
-    };
-    let config = JobConfig {
-        limits,
-        fail_on_errors,
-        error_budget: args.error_budget,
-        concurrency,
-        retry: RetryPolicy::default(),
-    };
-    let client =
-        BulkClient::new(endpoint, transport).with_timeout(Duration::from_secs(connect.timeout));
-    let engine = Engine::new(client, &credentials, config);
-    run_job(&engine, &mut reader, journal, Renderer::new(connect.output)).await
+    let (engine, _simulator) =
+        match connect::engine(&args.connect, &args.engine, fail_on_errors).await {
+            Ok(engine) => engine,
+            Err(exit) => return exit,
+        };
+    run_job(
+        &engine,
+        &mut reader,
+        journal,
+        Renderer::new(args.connect.output),
+    )
+    .await
 }
 
 /// Runs a job and renders it; the exit code follows its outcomes.

@@ -19,6 +19,9 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run a bulk job from a file (a BulkRequest, a JSON array of operations, or NDJSON).
     Bulk(BulkArgs),
+    /// Bring mAP Core in step with desired files: plan the fewest changes, show them, apply
+    /// them through the bulk engine, and write a job that undoes them.
+    Sync(SyncArgs),
     /// Users: list, get, create, replace, patch (users are not deleted through the API).
     Users {
         #[command(subcommand)]
@@ -66,15 +69,69 @@ pub(crate) struct BulkArgs {
     pub(crate) input: String,
     #[command(flatten)]
     pub(crate) connect: ConnectArgs,
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+    /// Sent as failOnErrors with every request (default: the input document's, or none).
+    #[arg(long, value_name = "N")]
+    pub(crate) fail_on_errors: Option<u64>,
+    /// Validate and print the plan; send nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Desired files, told apart by content: JSON documents (an array, or one per line) of
+    /// Users, Groups and Services; CSV, TSV or XLSX tables of users (a header row of
+    /// attribute names, several values in a cell separated by `;`); or the NII groups
+    /// manager's user-import file as it is.
+    #[arg(value_name = "DESIRED", required = true)]
+    pub(crate) desired: Vec<PathBuf>,
+    /// How desired users are matched to existing ones.
+    #[arg(long, value_enum, default_value_t = KeyArg::Eppn)]
+    pub(crate) key: KeyArg,
+    /// A listed user's `groups` are exact among the groups whose id starts with PREFIX: it
+    /// leaves such a group that its row does not name.
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) exact_groups: Option<String>,
+    /// Delete the groups whose id starts with PREFIX that no desired file names.
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) prune_groups: Option<String>,
+    /// Print the plan; send no write.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// After applying, write to FILE a bulk job that reverses every change that succeeded
+    /// (run it with `mapctl bulk FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) undo: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+}
+
+/// `--key`: how a desired user is matched to an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KeyArg {
+    /// The existing user holding any of its ePPNs.
+    Eppn,
+    /// The existing user with its userName.
+    #[value(name = "userName")]
+    UserName,
+    /// The existing user with its externalId.
+    #[value(name = "externalId")]
+    ExternalId,
+}
+
+/// How the engine runs a job: its limits, pace, error budget and journal (`bulk`, `sync`).
+#[derive(Debug, Args)]
+pub(crate) struct EngineArgs {
     /// Operations per request (mAP's maxOperations).
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) max_operations: u64,
     /// Bytes per request body (mAP's maxPayloadSize).
     #[arg(long, value_name = "B", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(512..))]
     pub(crate) max_payload_bytes: u64,
-    /// Sent as failOnErrors with every request (default: the input document's, or none).
-    #[arg(long, value_name = "N")]
-    pub(crate) fail_on_errors: Option<u64>,
     /// Stop sending once more than N operations have failed; the rest are skipped.
     #[arg(long, value_name = "N")]
     pub(crate) error_budget: Option<u64>,
@@ -86,9 +143,6 @@ pub(crate) struct BulkArgs {
     /// The most requests in flight with `--concurrency auto` (1 to 64).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub(crate) max_concurrency: u64,
-    /// Validate and print the plan; send nothing.
-    #[arg(long)]
-    pub(crate) dry_run: bool,
     /// Write ahead to FILE what is sent and how each operation settles; run the same job with
     /// the same FILE again to resume it: nothing that settled is sent twice.
     #[arg(long, value_name = "FILE")]
@@ -270,7 +324,7 @@ pub(crate) enum OutputFormat {
     Ndjson,
 }
 
-impl BulkArgs {
+impl EngineArgs {
     /// `--concurrency` with `--max-concurrency`; a fixed number above 64 is a usage error.
     pub(crate) fn concurrency(&self) -> Result<Concurrency, String> {
         match self.concurrency {
@@ -284,6 +338,16 @@ impl BulkArgs {
         }
     }
 
+    /// `--max-operations` and `--max-payload-bytes`.
+    pub(crate) fn limits(&self) -> map_bulk::Limits {
+        map_bulk::Limits {
+            max_operations: usize::try_from(self.max_operations).unwrap_or(usize::MAX),
+            max_payload_bytes: usize::try_from(self.max_payload_bytes).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+impl BulkArgs {
     /// The input file, unless it is stdin.
     pub(crate) fn input_path(&self) -> Option<PathBuf> {
         (self.input != "-").then(|| PathBuf::from(&self.input))

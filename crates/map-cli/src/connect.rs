@@ -1,14 +1,102 @@
 //! Where mapctl sends, and how: the endpoint a base URL names (https, or http to loopback
-//! unless `--allow-insecure`) and the transport `--transport` picks; shared by `bulk` and the
-//! resource commands.
+//! unless `--allow-insecure`) and the transport `--transport` picks; shared by `bulk`, `sync`
+//! and the resource commands. Without a base URL, `bulk` and `sync` run against an embedded
+//! simulator ([`target`]).
 
 use std::sync::Arc;
 
-use map_client::Endpoint;
+use std::time::Duration;
+
+use map_auth::Credentials;
+use map_bulk::{BulkClient, Engine, JobConfig, RetryPolicy};
+use map_client::{Endpoint, Pipeline, ResourceClient};
+use map_sim::{SimConfig, Simulator};
 use map_transport::{HyperTransport, ReqwestTransport, Transport, TransportConfig};
 
-use crate::cli::TransportKind;
+use crate::cli::{ConnectArgs, EngineArgs, TransportKind};
+use crate::credentials;
 use crate::exit::Exit;
+
+/// Where a job goes: a real deployment, with credentials from the environment, or the
+/// embedded simulator (kept running while this lives).
+pub(crate) struct Target {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) credentials: Credentials,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) timeout: Duration,
+    pub(crate) simulator: Option<Simulator>,
+}
+
+/// The base URL's deployment, or (without one) an embedded simulator, said on stderr.
+#[allow(clippy::print_stderr)]
+pub(crate) async fn target(connect: &ConnectArgs) -> Result<Target, Exit> {
+    let transport = transport(connect.transport).map_err(Exit::failure)?;
+    let timeout = Duration::from_secs(connect.timeout);
+    if let Some(base_url) = &connect.base_url {
+        let endpoint = endpoint(base_url, connect.allow_insecure)?;
+        let credentials = credentials::from_env().map_err(Exit::usage)?;
+        return Ok(Target {
+            endpoint,
+            credentials,
+            transport,
+            timeout,
+            simulator: None,
+        });
+    }
+    let simulator = Simulator::start(SimConfig::default())
+        .await
+        .map_err(|e| Exit::failure(format!("cannot start the embedded simulator: {e}")))?;
+    eprintln!(
+        "mapctl: no --base-url or MAP_BASE_URL given: running against an embedded mAP Core simulator at {}",
+        simulator.base_url()
+    );
+    let endpoint = Endpoint::new(simulator.base_url()).map_err(|e| Exit::failure(e.to_string()))?;
+    Ok(Target {
+        endpoint,
+        credentials: simulator.credentials().clone(),
+        transport,
+        timeout,
+        simulator: Some(simulator),
+    })
+}
+
+impl Target {
+    /// The engine that runs jobs here, as `engine_args` say.
+    pub(crate) fn engine(
+        &self,
+        engine_args: &EngineArgs,
+        fail_on_errors: Option<u64>,
+    ) -> Result<Engine, Exit> {
+        let config = JobConfig {
+            limits: engine_args.limits(),
+            fail_on_errors,
+            error_budget: engine_args.error_budget,
+            concurrency: engine_args.concurrency().map_err(Exit::usage)?,
+            retry: RetryPolicy::default(),
+        };
+        let client = BulkClient::new(self.endpoint.clone(), self.transport.clone())
+            .with_timeout(self.timeout);
+        Ok(Engine::new(client, &self.credentials, config))
+    }
+
+    /// The client of the resource endpoints here.
+    pub(crate) fn resources(&self) -> ResourceClient {
+        let pipeline = Pipeline::new(self.endpoint.clone(), self.transport.clone())
+            .with_attempt_timeout(self.timeout);
+        ResourceClient::new(pipeline, &self.credentials)
+    }
+}
+
+/// The engine `bulk` runs a job with, and the embedded simulator it runs against, if any.
+pub(crate) async fn engine(
+    connect: &ConnectArgs,
+    engine_args: &EngineArgs,
+    fail_on_errors: Option<u64>,
+) -> Result<(Engine, Option<Simulator>), Exit> {
+    let target = target(connect).await?;
+    let engine = target.engine(engine_args, fail_on_errors)?;
+    Ok((engine, target.simulator))
+}
 
 /// The endpoint at `base_url`; a URL that cannot be used is a usage error.
 pub(crate) fn endpoint(base_url: &str, allow_insecure: bool) -> Result<Endpoint, Exit> {

@@ -15,6 +15,7 @@ mod exit;
 mod report;
 mod resources;
 mod serve;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -39,7 +40,8 @@ fn main() -> ExitCode {
     // A resource command's calls (and the pages `list --all` fetches ahead) are I/O, which
     // one thread waits on as well as several.
     let single_request = match &cli.command {
-        Command::Bulk(args) => args.concurrency == map_bulk::Concurrency::Fixed(1),
+        Command::Bulk(args) => args.engine.concurrency == map_bulk::Concurrency::Fixed(1),
+        Command::Sync(args) => args.engine.concurrency == map_bulk::Concurrency::Fixed(1),
         Command::Demo(_) | Command::Serve(_) => false,
         _ => true,
     };
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
     let exit = runtime.block_on(async {
         match cli.command {
             Command::Bulk(args) => bulk::run(args).await,
+            Command::Sync(args) => sync::run(args).await,
             Command::Users { verb, connect } => resources::users(verb, connect).await,
             Command::Groups { verb, connect } => resources::groups(verb, connect).await,
             Command::Services { verb, connect } => resources::services(verb, connect).await,

@@ -4,93 +4,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::borrow::BorrowMut;
-use std::io::Write;
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 
-use map_sim::{SimConfig, Simulator};
+use map_sim::SimConfig;
 use serde_json::{Value, json};
+use support::{Server, run};
 
-/// A simulator on its own runtime, so that tests can run mapctl synchronously against it.
-struct Server {
-    sim: Simulator,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl Server {
-    fn start() -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = SimConfig::default().with_self_user(json!({
-            "userName": "Operator",
-            "eduPersonPrincipalNames": [{"value": "operator@example.ac.jp"}]
-        }));
-        let sim = runtime.block_on(Simulator::start(config)).unwrap();
-        Server {
-            sim,
-            _runtime: runtime,
-        }
-    }
-
-    /// `mapctl ARGS --transport TRANSPORT` with this server's URL and credentials in the
-    /// environment.
-    fn mapctl(&self, transport: &str, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mapctl"));
-        let credentials = self.sim.credentials();
-        command
-            .env_remove("MAP_ACCESS_TOKEN_FILE")
-            .env_remove("MAP_CLIENT_SECRET_FILE")
-            .env_remove("RUST_LOG")
-            .env("MAP_BASE_URL", self.sim.base_url())
-            .env("MAP_ACCESS_TOKEN", credentials.access_token.expose_secret())
-            .env(
-                "MAP_CLIENT_SECRET",
-                credentials.client_secret.expose_secret(),
-            )
-            .args(args)
-            .args(["--transport", transport]);
-        command
-    }
-}
-
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Ran {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-}
-
-/// Runs `command` (owned, or borrowed after `.env(…)`) with `stdin`.
-fn run(mut command: impl BorrowMut<Command>, stdin: Option<&str>) -> Ran {
-    let mut child = command
-        .borrow_mut()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(input);
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = child.wait_with_output().unwrap();
-    Ran {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    }
+/// A server whose token belongs to a user, for `mapctl self`.
+fn server() -> Server {
+    Server::start_with(SimConfig::default().with_self_user(json!({
+        "userName": "Operator",
+        "eduPersonPrincipalNames": [{"value": "operator@example.ac.jp"}]
+    })))
 }
 
 fn file(name: &str, contents: &Value) -> PathBuf {
@@ -113,7 +40,7 @@ fn alice() -> Value {
 #[test]
 fn every_user_verb_in_every_output_mode_over_both_transports() {
     for transport in ["reqwest", "hyper"] {
-        let server = Server::start();
+        let server = server();
         let mapctl = |args: &[&str], stdin: Option<&str>| {
             let ran = run(server.mapctl(transport, args), stdin);
             assert_eq!(ran.code, 0, "{transport} {args:?}: {}", ran.stderr);
@@ -204,7 +131,7 @@ fn every_user_verb_in_every_output_mode_over_both_transports() {
 
 #[test]
 fn groups_and_services_are_created_patched_listed_and_deleted() {
-    let server = Server::start();
+    let server = server();
     let mapctl = |args: &[&str], stdin: Option<&str>| run(server.mapctl("hyper", args), stdin);
     let user = mapctl(
         &["users", "create", "-", "--output", "json"],
@@ -273,7 +200,7 @@ fn groups_and_services_are_created_patched_listed_and_deleted() {
 
 #[test]
 fn list_pages_through_every_user_with_the_default_page_of_twenty() {
-    let server = Server::start();
+    let server = server();
     let mapctl = |args: &[&str]| {
         let ran = run(server.mapctl("reqwest", args), None);
         assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
@@ -367,7 +294,7 @@ fn list_pages_through_every_user_with_the_default_page_of_twenty() {
 
 #[test]
 fn bad_usage_and_input_exit_2_and_send_nothing() {
-    let server = Server::start();
+    let server = server();
     let mapctl = |args: &[&str], stdin: Option<&str>| run(server.mapctl("reqwest", args), stdin);
 
     let no_url = run(
@@ -435,7 +362,7 @@ fn bad_usage_and_input_exit_2_and_send_nothing() {
 
 #[test]
 fn refused_credentials_and_an_unreachable_server_exit_3_without_the_secret() {
-    let server = Server::start();
+    let server = server();
     let wrong = run(
         server
             .mapctl("hyper", &["users", "list"])

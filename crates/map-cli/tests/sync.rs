@@ -1,0 +1,561 @@
+//! `mapctl sync` end to end against map-sim: the NII groups manager's import file as it is
+//! (CSV with a BOM, and XLSX), create / update / membership / prune, conflicts and bad rows
+//! (nothing sent), `--dry-run` (no write, checked on the server), idempotence, `--undo`
+//! (the state read before, compared on the server), and an interrupted run resumed with
+//! `--journal`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use map_sim::{Fault, FaultPlan, SimConfig};
+use serde_json::{Value, json};
+use support::{Ran, Server, run};
+
+const USER: &str = "urn:ietf:params:scim:schemas:mace:gakunin.jp:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:mace:gakunin.jp:core:2.0:Group";
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sync")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A scratch directory of its own for each test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mapctl-sync-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn sync(server: &Server, args: &[&str]) -> Ran {
+    let mut all = vec!["sync"];
+    all.extend_from_slice(args);
+    run(server.mapctl("reqwest", &all), None)
+}
+
+/// Loads the server with a bulk job (one NDJSON operation per line).
+fn seed(server: &Server, operations: &[Value]) {
+    let job: String = operations.iter().map(|o| format!("{o}\n")).collect();
+    let ran = run(server.mapctl("reqwest", &["bulk", "-"]), Some(&job));
+    assert_eq!(ran.code, 0, "seeding: {}{}", ran.stdout, ran.stderr);
+}
+
+fn post_user(bulk_id: &str, name: &str, eppn: &str) -> Value {
+    json!({"method": "POST", "bulkId": bulk_id, "path": "/Users", "data": {
+        "schemas": [USER], "userName": name, "eduPersonPrincipalNames": [{"value": eppn}]}})
+}
+
+fn post_group(id: &str, members: &[&str]) -> Value {
+    let members: Vec<Value> = members
+        .iter()
+        .map(|m| json!({"type": "User", "value": m}))
+        .collect();
+    json!({"method": "POST", "bulkId": id, "path": "/Groups", "data": {
+        "schemas": [GROUP], "id": id, "displayName": id, "members": members}})
+}
+
+/// Users and groups as the server holds them, without `meta`, members sorted: what a run
+/// and its undo are compared by.
+fn state(server: &Server) -> Value {
+    let snapshot = server.sim.snapshot();
+    let mut value = json!({"users": snapshot.users, "groups": snapshot.groups});
+    for kind in ["users", "groups"] {
+        for resource in value[kind].as_array_mut().unwrap() {
+            let resource = resource.as_object_mut().unwrap();
+            resource.remove("meta");
+            for list in ["members", "groups"] {
+                if let Some(Value::Array(items)) = resource.get_mut(list) {
+                    items.sort_by_key(|i| i["value"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+    }
+    value
+}
+
+fn user_by_eppn<'s>(state: &'s Value, eppn: &str) -> &'s Value {
+    state["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| {
+            u["eduPersonPrincipalNames"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["value"] == eppn))
+        })
+        .unwrap_or_else(|| panic!("no user holds {eppn}: {state}"))
+}
+
+fn members(state: &Value, group: &str) -> Vec<String> {
+    let group = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == group);
+    let mut ids: Vec<String> = group
+        .and_then(|g| g["members"].as_array())
+        .map(|m| {
+            m.iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn the_nii_import_file_as_it_is_syncs_to_the_state_it_describes_in_csv_and_xlsx() {
+    for file in ["nii_import_bom.csv", "nii_import.xlsx"] {
+        let server = Server::start();
+        // John exists (id 000000000001, as the file's row names him) in jc_repo_c, which his
+        // rows do not name.
+        seed(
+            &server,
+            &[
+                post_user("john", "J. Smith", "john@idp.example.ac.jp"),
+                post_group("jc_repo_a", &[]),
+                post_group("jc_repo_b", &[]),
+                post_group("jc_repo_c", &["bulkId:john"]),
+            ],
+        );
+        let ran = sync(&server, &[&fixture(file), "--exact-groups", "jc_repo_"]);
+        assert_eq!(ran.code, 0, "{file}: {}{}", ran.stdout, ran.stderr);
+        assert!(
+            ran.stderr
+                .contains("(role) is the NII groups manager's own notion: ignored"),
+            "{}",
+            ran.stderr
+        );
+        let state = state(&server);
+        let taro = user_by_eppn(&state, "taro@idp.example.ac.jp");
+        assert_eq!(taro["userName"], "Taro Yamada", "{file}");
+        assert_eq!(
+            taro["preferredLanguage"], "ja",
+            "set on creation, unlike the NII tool"
+        );
+        assert_eq!(
+            taro["eduPersonPrincipalNames"],
+            json!([{"value": "taro@idp.example.ac.jp"}, {"value": "taro2@idp.example.ac.jp"}]),
+            "the second row adds to the first"
+        );
+        let john = user_by_eppn(&state, "john@idp.example.ac.jp");
+        assert_eq!(john["id"], "000000000001");
+        assert_eq!(
+            john["userName"], "John Smith",
+            "an existing user's attributes made equal"
+        );
+        assert_eq!(john["preferredLanguage"], "en");
+        let taro_id = taro["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            members(&state, "jc_repo_a"),
+            vec!["000000000001".to_owned(), taro_id.clone()]
+        );
+        assert_eq!(members(&state, "jc_repo_b"), vec![taro_id]);
+        assert!(
+            members(&state, "jc_repo_c").is_empty(),
+            "John left the group his rows do not name"
+        );
+        assert_eq!(state["users"].as_array().unwrap().len(), 2);
+
+        let again = sync(&server, &[&fixture(file), "--exact-groups", "jc_repo_"]);
+        assert_eq!(again.code, 0);
+        assert!(
+            again.stdout.contains("nothing to change, nothing sent"),
+            "{}",
+            again.stdout
+        );
+    }
+}
+
+#[test]
+fn a_dry_run_sends_no_write_and_a_second_run_sends_no_bulk_request() {
+    let server = Server::start();
+    seed(
+        &server,
+        &[
+            post_user("ann", "Ann", "ann@idp.example.ac.jp"),
+            post_group("lab-a", &[]),
+            post_group("jc_old", &[]),
+        ],
+    );
+    let dir = scratch("dry-run");
+    let people = write(
+        &dir,
+        "people.csv",
+        "eduPersonPrincipalNames,userName,groups\nann@idp.example.ac.jp,Ann B,lab-a\nbo@idp.example.ac.jp,Bo,lab-a;lab-b\n",
+    );
+    let groups = write(
+        &dir,
+        "groups.ndjson",
+        &format!(
+            "{}\n",
+            json!({"schemas": [GROUP], "id": "lab-b", "displayName": "Lab B"})
+        ),
+    );
+    let before = server.sim.counters();
+    let dry = sync(
+        &server,
+        &[&people, &groups, "--prune-groups", "jc_", "--dry-run"],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert_eq!(
+        dry.stdout,
+        "+ User bo@idp.example.ac.jp\n\
+         ~ User ann@idp.example.ac.jp: userName \"Ann\" \u{2192} \"Ann B\"\n\
+         + Group lab-b: members +1\n\
+         ~ Group lab-a: members +2\n\
+         - Group jc_old\n\
+         plan: 2 create, 2 update, 1 delete, 0 unchanged (dry run: nothing was sent)\n"
+    );
+    let after_dry = server.sim.counters();
+    assert_eq!(
+        after_dry.bulk_requests, before.bulk_requests,
+        "no bulk request"
+    );
+    assert_eq!(after_dry.operations_applied, before.operations_applied);
+
+    let json = sync(
+        &server,
+        &[
+            &people,
+            &groups,
+            "--prune-groups",
+            "jc_",
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+    )
+    .json();
+    assert_eq!(
+        json["summary"],
+        json!({"create": 2, "update": 2, "delete": 1, "unchanged": 0})
+    );
+    assert_eq!(
+        json["changes"][3]["members"],
+        json!({"add": ["000000000001", "bo@idp.example.ac.jp"], "remove": []})
+    );
+    assert_eq!(json["changes"][4]["action"], "delete");
+
+    let applied = sync(
+        &server,
+        &[
+            &people,
+            &groups,
+            "--prune-groups",
+            "jc_",
+            "--output",
+            "ndjson",
+        ],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let lines: Vec<Value> = applied
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6, "five changes, then the summary");
+    assert!(
+        lines[..5]
+            .iter()
+            .all(|l| l["outcome"]["result"] == "succeeded"),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(lines[5]["summary"]["applied"]["succeeded"], 5);
+    let state = state(&server);
+    assert!(
+        state["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["id"] != "jc_old")
+    );
+    assert_eq!(members(&state, "lab-b").len(), 1);
+
+    let settled = server.sim.counters().bulk_requests;
+    let again = sync(&server, &[&people, &groups, "--prune-groups", "jc_"]);
+    assert_eq!(again.code, 0);
+    assert_eq!(
+        again.stdout,
+        "plan: 0 create, 0 update, 0 delete, 3 unchanged: nothing to change, nothing sent\n"
+    );
+    assert_eq!(
+        server.sim.counters().bulk_requests,
+        settled,
+        "idempotent: no bulk request"
+    );
+}
+
+#[test]
+fn bad_rows_name_file_line_and_column_and_nothing_is_sent() {
+    let server = Server::start();
+    seed(&server, &[post_group("lab-a", &[])]);
+    let dir = scratch("bad-rows");
+    let people = write(
+        &dir,
+        "people.csv",
+        "eduPersonPrincipalNames,userName,groups\nok@idp.example.ac.jp,Ok,lab-a\nnot-an-eppn,Bad,lab-a\nfine@idp.example.ac.jp,Fine,bad group\n",
+    );
+    let before = server.sim.counters();
+    let ran = sync(&server, &[&people]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains(&format!("{people}:3: column 1 (eduPersonPrincipalNames): \"not-an-eppn\" is not of the form name@domain")), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!(
+            "{people}:4: column 3 (groups): \"bad group\" is not a group id"
+        )),
+        "{}",
+        ran.stderr
+    );
+
+    // A groups cell naming a group that neither exists nor is described; an unknown column.
+    let unknown = write(
+        &dir,
+        "unknown.csv",
+        "eduPersonPrincipalNames,groups\nok@idp.example.ac.jp,lab-z\n",
+    );
+    let ran = sync(&server, &[&unknown]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains(&format!(
+            "{unknown}:2: groups: \"lab-z\" neither exists nor is described"
+        )),
+        "{}",
+        ran.stderr
+    );
+    let column = write(
+        &dir,
+        "column.csv",
+        "eduPersonPrincipalNames,shoeSize\nok@idp.example.ac.jp,27\n",
+    );
+    let ran = sync(&server, &[&column]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains(&format!(
+            "{column}:1: column 2 (\"shoeSize\"): not a user attribute"
+        )),
+        "{}",
+        ran.stderr
+    );
+
+    let after = server.sim.counters();
+    assert_eq!(after.bulk_requests, before.bulk_requests, "nothing sent");
+    assert_eq!(server.sim.snapshot().users.len(), 0);
+}
+
+#[test]
+fn a_desired_user_matching_two_existing_users_is_a_conflict_and_nothing_is_sent() {
+    let server = Server::start();
+    seed(
+        &server,
+        &[
+            post_user("a", "A", "a@idp.example.ac.jp"),
+            post_user("b", "B", "b@idp.example.ac.jp"),
+        ],
+    );
+    let dir = scratch("conflict");
+    let people = write(
+        &dir,
+        "people.ndjson",
+        &format!(
+            "{}\n{}\n",
+            json!({"schemas": [USER], "userName": "New", "eduPersonPrincipalNames": [{"value": "new@idp.example.ac.jp"}]}),
+            json!({"schemas": [USER], "userName": "Both", "eduPersonPrincipalNames": [{"value": "a@idp.example.ac.jp"}, {"value": "b@idp.example.ac.jp"}]})
+        ),
+    );
+    let before = server.sim.counters();
+    let ran = sync(&server, &[&people]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains(&format!("{people}:2: eduPersonPrincipalNames a@idp.example.ac.jp, b@idp.example.ac.jp match several existing users: 000000000001, 000000000002")),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(server.sim.counters().bulk_requests, before.bulk_requests);
+    assert_eq!(
+        server.sim.snapshot().users.len(),
+        2,
+        "not even the unambiguous user was created"
+    );
+}
+
+#[test]
+fn undo_restores_the_state_read_before() {
+    let server = Server::start();
+    seed(
+        &server,
+        &[
+            post_user("ann", "Ann", "ann@idp.example.ac.jp"),
+            post_user("bo", "Bo", "bo@idp.example.ac.jp"),
+            post_group("lab-a", &["bulkId:ann", "bulkId:bo"]),
+            post_group("jc_repo_old", &["bulkId:bo"]),
+        ],
+    );
+    let before = state(&server);
+    let dir = scratch("undo");
+    let people = write(
+        &dir,
+        "people.tsv",
+        "eduPersonPrincipalNames\tuserName\temails\tgroups\nann@idp.example.ac.jp\tAnn Lee\tann@example.ac.jp\tlab-b\nbo@idp.example.ac.jp\tBo\t\tlab-a\ncy@idp.example.ac.jp\tCy\t\tlab-a\n",
+    );
+    let groups = write(
+        &dir,
+        "groups.json",
+        &json!([{"schemas": [GROUP], "id": "lab-a", "displayName": "Lab A, renamed"},
+                {"schemas": [GROUP], "id": "lab-b", "displayName": "Lab B"}])
+        .to_string(),
+    );
+    let undo = dir.join("undo.ndjson").display().to_string();
+    let ran = sync(
+        &server,
+        &[
+            &people,
+            &groups,
+            "--exact-groups",
+            "lab-",
+            "--prune-groups",
+            "jc_repo_",
+            "--undo",
+            &undo,
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    let changed = state(&server);
+    assert_ne!(changed, before);
+    assert_eq!(
+        members(&changed, "lab-a").len(),
+        2,
+        "Ann left, Cy joined: {changed}"
+    );
+    assert!(ran.stderr.contains("not undone: User cy@idp.example.ac.jp (id 000000000003) was created: mAP Core's API deletes no user"), "{}", ran.stderr);
+
+    let undone = run(server.mapctl("reqwest", &["bulk", &undo]), None);
+    assert_eq!(undone.code, 0, "{}{}", undone.stdout, undone.stderr);
+    let mut after = state(&server);
+    // The one thing undo cannot take back: Cy, created by the run.
+    let users = after["users"].as_array_mut().unwrap();
+    users.retain(|u| u["id"] != "000000000003");
+    assert_eq!(after, before);
+}
+
+#[test]
+fn an_interrupted_run_resumes_its_saved_plan_with_the_journal() {
+    // The run's third request (a PATCH: Ann's new name) is held for a minute; the run is
+    // killed while it waits.
+    let faults =
+        FaultPlan::default().on_request(4, Fault::Delay(std::time::Duration::from_secs(60)));
+    let server = Server::start_with(SimConfig::default().with_faults(faults));
+    seed(&server, &[post_user("ann", "Ann", "ann@idp.example.ac.jp")]);
+    let dir = scratch("journal");
+    let people = write(
+        &dir,
+        "people.csv",
+        "eduPersonPrincipalNames,userName\nbo@idp.example.ac.jp,Bo\ncy@idp.example.ac.jp,Cy\nann@idp.example.ac.jp,Ann Lee\n",
+    );
+    let groups = write(
+        &dir,
+        "groups.ndjson",
+        &format!(
+            "{}\n",
+            json!({"schemas": [GROUP], "id": "lab-a", "members": [{"value": "bo@idp.example.ac.jp"}, {"value": "cy@idp.example.ac.jp"}]})
+        ),
+    );
+    let journal = dir.join("sync.journal").display().to_string();
+    let args = [
+        "sync",
+        &people,
+        &groups,
+        "--journal",
+        &journal,
+        "--max-operations",
+        "1",
+        "--concurrency",
+        "1",
+    ];
+    let mut child = server
+        .mapctl("reqwest", &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Request 1 was the seed; 2 and 3 create Bo and Cy; 4 is held (the fault is counted as
+    // it strikes, before the hold).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.sim.counters().faults_injected < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached its third request"
+        );
+        // Polled gently: a spinning reader of the counters would starve the server.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        Path::new(&format!("{journal}.plan.json")).exists(),
+        "the plan was saved"
+    );
+
+    // Planning anew now would plan other changes (Bo and Cy exist); the saved plan resumes.
+    let resumed = run(server.mapctl("reqwest", &args), None);
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    assert!(
+        resumed.stderr.contains("resuming the plan saved in"),
+        "{}",
+        resumed.stderr
+    );
+    assert!(
+        resumed.stdout.contains(
+            "~ User ann@idp.example.ac.jp: userName \"Ann\" \u{2192} \"Ann Lee\"  ✓ succeeded"
+        ),
+        "in flight, sent again: {}",
+        resumed.stdout
+    );
+    let counters = server.sim.counters();
+    assert_eq!(
+        counters.applied_by_bulk_id.len(),
+        4,
+        "Ann, Bo, Cy, lab-a: {:?}",
+        counters.applied_by_bulk_id
+    );
+    assert!(
+        counters.applied_by_bulk_id.values().all(|&n| n == 1),
+        "no POST applied twice: {:?}",
+        counters.applied_by_bulk_id
+    );
+    let state = state(&server);
+    assert_eq!(state["users"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        user_by_eppn(&state, "ann@idp.example.ac.jp")["userName"],
+        "Ann Lee"
+    );
+    assert_eq!(members(&state, "lab-a").len(), 2);
+    assert!(
+        !Path::new(&format!("{journal}.plan.json")).exists(),
+        "finished: the next run plans anew"
+    );
+    assert!(!Path::new(&journal).exists());
+
+    let again = run(server.mapctl("reqwest", &args), None);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.stdout
+    );
+}
