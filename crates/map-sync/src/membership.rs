@@ -2,7 +2,7 @@
 //! `groups` name it; with `--exact-groups PREFIX`, minus the listed users whose `groups` do
 //! not name a group of that prefix. Members are told apart by [`Member`].
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -112,26 +112,69 @@ pub(crate) fn user_members(matches: &[Match], current: &Current) -> Vec<Option<M
         .collect()
 }
 
+/// The groups as the planner looks them up: which ids exist, who is in each current group,
+/// and which current groups each member is in (built once, so that planning stays linear).
+pub(crate) struct GroupIndex<'a> {
+    ids: HashSet<&'a str>,
+    members: HashMap<&'a str, BTreeSet<Member>>,
+    groups_of: HashMap<Member, Vec<&'a str>>,
+}
+
+impl<'a> GroupIndex<'a> {
+    pub(crate) fn new(desired: &'a Desired, current: &'a Current) -> Self {
+        let mut index = GroupIndex {
+            ids: desired
+                .groups
+                .iter()
+                .filter_map(DesiredResource::id)
+                .collect(),
+            members: HashMap::new(),
+            groups_of: HashMap::new(),
+        };
+        for group in &current.groups {
+            let Some(id) = group.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            let members = current_members(group);
+            for member in &members {
+                index.groups_of.entry(member.clone()).or_default().push(id);
+            }
+            index.ids.insert(id);
+            index.members.insert(id, members);
+        }
+        index
+    }
+
+    /// Whether a group with this id exists or is described.
+    pub(crate) fn exists(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    /// The members current group `id` has (none for a group not yet there).
+    pub(crate) fn members(&self, id: &str) -> BTreeSet<Member> {
+        self.members.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The current groups `member` is in.
+    fn groups_of(&self, member: &Member) -> &[&'a str] {
+        self.groups_of.get(member).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// Everything the planner needs to resolve members.
 pub(crate) struct Context<'a> {
     pub(crate) desired: &'a Desired,
     pub(crate) current: &'a Current,
     pub(crate) users: &'a UserIndex<'a>,
+    pub(crate) groups: &'a GroupIndex<'a>,
+    /// The desired user holding each value of the key.
+    pub(crate) desired_by_key: HashMap<&'a str, usize>,
     /// The member each desired user is.
     pub(crate) user_members: &'a [Option<Member>],
     pub(crate) exact_groups: Option<&'a str>,
 }
 
 impl Context<'_> {
-    fn group_exists(&self, id: &str) -> bool {
-        self.desired.groups.iter().any(|g| g.id() == Some(id))
-            || self
-                .current
-                .groups
-                .iter()
-                .any(|g| g.get("id").and_then(Value::as_str) == Some(id))
-    }
-
     /// A desired `members` element: by the key of a desired user, then of an existing
     /// user, then by an existing user's id; a `Group` member by group id.
     fn resolve(
@@ -149,7 +192,7 @@ impl Context<'_> {
             return None;
         };
         if element.get("type").and_then(Value::as_str) == Some("Group") {
-            if !self.group_exists(value) {
+            if !self.groups.exists(value) {
                 problems.add(
                     Some(origin),
                     format!(
@@ -161,12 +204,7 @@ impl Context<'_> {
             return Some(Member::Group(value.to_owned()));
         }
         let key = self.users.key();
-        let desired = self
-            .desired
-            .users
-            .iter()
-            .position(|u| key.values(&u.attributes).contains(&value));
-        if let Some(n) = desired {
+        if let Some(&n) = self.desired_by_key.get(value) {
             return self.user_members[n].clone();
         }
         let existing = match self.users.by_key(value) {
@@ -223,7 +261,7 @@ pub(crate) fn targets(context: &Context<'_>, problems: &mut Problems) -> Targets
         };
         for group in groups {
             targets.named.insert(group.clone());
-            if !context.group_exists(group) {
+            if !context.groups.exists(group) {
                 problems.add(
                     Some(&user.origin),
                     format!("groups: {group:?} neither exists nor is described in a desired file"),
@@ -275,15 +313,11 @@ fn leave_unnamed_groups(
     member: &Member,
     targets: &mut Targets,
 ) {
-    let current = context.current.groups.iter().filter_map(|g| {
-        let id = g.get("id")?.as_str()?;
-        (id.starts_with(prefix) && current_members(g).contains(member)).then_some(id)
-    });
-    for id in current {
-        if !named.iter().any(|n| n == id) {
+    for id in context.groups.groups_of(member) {
+        if id.starts_with(prefix) && !named.iter().any(|n| n == id) {
             targets
                 .remove
-                .entry(id.to_owned())
+                .entry((*id).to_owned())
                 .or_default()
                 .insert(member.clone());
         }

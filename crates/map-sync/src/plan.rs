@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::compare::{AttributeChange, attribute_changes};
 use crate::error::{PlanError, Problems};
 use crate::matching::{Match, UserIndex, match_by_id, match_users};
-use crate::membership::{Context, Member, Targets, current_members, targets, user_members};
+use crate::membership::{Context, GroupIndex, Member, Targets, targets, user_members};
 use crate::state::{Current, Desired, DesiredResource, Kind, UserKey};
 
 /// What sync may change beyond the desired documents' own attributes.
@@ -120,10 +120,13 @@ pub fn plan(
     let services = match_by_id(desired, current, Kind::Service, &mut problems);
     let groups = match_by_id(desired, current, Kind::Group, &mut problems);
     let members = user_members(&users, current);
+    let group_index = GroupIndex::new(desired, current);
     let context = Context {
         desired,
         current,
         users: &index,
+        groups: &group_index,
+        desired_by_key: desired_by_key(desired, options.key),
         user_members: &members,
         exact_groups: options.exact_groups.as_deref(),
     };
@@ -149,7 +152,7 @@ pub fn plan(
     for (kind, list) in [(Kind::User, &keyed_users), (Kind::Service, &services)] {
         updates(&mut plan, kind, list, current);
     }
-    group_changes(&mut plan, &groups, current, &targets);
+    group_changes(&mut plan, &groups, current, &group_index, &targets);
     prune(
         &mut plan,
         current,
@@ -157,6 +160,18 @@ pub fn plan(
         options.prune_groups.as_deref(),
     );
     problems.into_result(plan)
+}
+
+/// The desired user holding each value of the key (the first, if two do: a problem
+/// [`match_users`] reports).
+fn desired_by_key(desired: &Desired, key: UserKey) -> std::collections::HashMap<&str, usize> {
+    let mut by_key = std::collections::HashMap::new();
+    for (n, user) in desired.users.iter().enumerate() {
+        for value in key.values(&user.attributes) {
+            by_key.entry(value).or_insert(n);
+        }
+    }
+    by_key
 }
 
 /// How a user is known in reports: its key's first value, else its id.
@@ -236,6 +251,7 @@ fn group_changes(
     plan: &mut Plan,
     groups: &[(String, &DesiredResource, Match)],
     current: &Current,
+    index: &GroupIndex<'_>,
     targets: &Targets,
 ) {
     let mut described = BTreeSet::new();
@@ -245,7 +261,7 @@ fn group_changes(
             Match::Existing(i) => Some(&current.groups[*i]),
             Match::New => None,
         };
-        let have = before.map(current_members).unwrap_or_default();
+        let have = index.members(id);
         let attributes = attribute_changes(&resource.attributes, before);
         let schemas = resource
             .attributes
@@ -270,7 +286,7 @@ fn group_changes(
             id,
             Some(group),
             (Vec::new(), None),
-            &current_members(group),
+            &index.members(id),
             targets,
         );
     }
