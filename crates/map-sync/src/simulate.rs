@@ -2,7 +2,7 @@
 //! without a server, so that a plan can be checked (planning again yields nothing) and
 //! shown before it is sent.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -19,6 +19,8 @@ pub fn simulated_user_id(n: usize) -> String {
 /// New users get the ids [`simulated_user_id`] gives.
 pub fn apply_in_memory(plan: &Plan, current: &Current) -> Current {
     let mut next = current.clone();
+    let mut positions = Positions::of(&next);
+    let mut deleted: HashSet<(Kind, String)> = HashSet::new();
     let mut users_created = 0;
     for change in &plan.changes {
         match change.action {
@@ -31,7 +33,7 @@ pub fn apply_in_memory(plan: &Plan, current: &Current) -> Current {
                     }
                     _ => change.id.clone().unwrap_or_default(),
                 };
-                resource.insert("id".into(), Value::String(id));
+                resource.insert("id".into(), Value::String(id.clone()));
                 set_attributes(&mut resource, change);
                 if change.kind == Kind::Group {
                     set_members(
@@ -39,10 +41,12 @@ pub fn apply_in_memory(plan: &Plan, current: &Current) -> Current {
                         change.members_added.iter().cloned().collect(),
                     );
                 }
-                next.of_mut(change.kind).push(resource);
+                let resources = next.of_mut(change.kind);
+                positions.0.insert((change.kind, id), resources.len());
+                resources.push(resource);
             }
             Action::Update => {
-                if let Some(resource) = find(&mut next, change) {
+                if let Some(resource) = positions.find(&mut next, change) {
                     set_attributes(resource, change);
                     let mut members = current_members(resource);
                     for member in &change.members_removed {
@@ -55,21 +59,46 @@ pub fn apply_in_memory(plan: &Plan, current: &Current) -> Current {
                 }
             }
             Action::Delete => {
-                let id = change.id.as_deref();
-                next.of_mut(change.kind)
-                    .retain(|r| r.get("id").and_then(Value::as_str) != id);
+                deleted.insert((change.kind, change.id.clone().unwrap_or_default()));
             }
+        }
+    }
+    if !deleted.is_empty() {
+        for kind in [Kind::User, Kind::Group, Kind::Service] {
+            next.of_mut(kind).retain(|r| {
+                let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
+                !deleted.contains(&(kind, id.to_owned()))
+            });
         }
     }
     next
 }
 
-fn find<'c>(state: &'c mut Current, change: &Change) -> Option<&'c mut Map<String, Value>> {
-    let id = change.id.as_deref()?;
-    state
-        .of_mut(change.kind)
-        .iter_mut()
-        .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
+/// Where each resource is in a state, by kind and id.
+struct Positions(HashMap<(Kind, String), usize>);
+
+impl Positions {
+    fn of(state: &Current) -> Self {
+        let mut positions = HashMap::new();
+        for kind in [Kind::User, Kind::Group, Kind::Service] {
+            for (i, resource) in state.of(kind).iter().enumerate() {
+                if let Some(id) = resource.get("id").and_then(Value::as_str) {
+                    positions.insert((kind, id.to_owned()), i);
+                }
+            }
+        }
+        Positions(positions)
+    }
+
+    fn find<'c>(
+        &self,
+        state: &'c mut Current,
+        change: &Change,
+    ) -> Option<&'c mut Map<String, Value>> {
+        let id = change.id.clone()?;
+        let position = *self.0.get(&(change.kind, id))?;
+        state.of_mut(change.kind).get_mut(position)
+    }
 }
 
 fn set_attributes(resource: &mut Map<String, Value>, change: &Change) {
