@@ -9,7 +9,9 @@
 //! shared with the server and noisy.
 //!
 //! Then the reading scenario ([`crate::list_bench`]): `mapctl users list --all` of 100k users
-//! (10k with `--quick`) from a map-sim that holds them.
+//! (10k with `--quick`) from a map-sim that holds them; the sync scenario
+//! ([`crate::sync_bench`]): `mapctl sync --dry-run` of as many desired users against them; and
+//! the throughput scenarios ([`crate::throughput_bench`]) against a busy server.
 //!
 //! `cargo xtask bench --quick` runs 10k/100k operations instead of 100k/1M, to try it out.
 //!
@@ -25,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{list_bench, throughput_bench};
+use crate::{list_bench, sync_bench, throughput_bench};
 
 /// One measured client run.
 pub(crate) struct Measured {
@@ -36,6 +38,8 @@ pub(crate) struct Measured {
     pub(crate) wall: Duration,
     pub(crate) max_rss_kib: u64,
     pub(crate) output: String,
+    /// What the client wrote on stderr.
+    pub(crate) stderr: String,
     /// CPU µs per operation of every run of this client, lowest first.
     pub(crate) samples: Vec<f64>,
 }
@@ -180,6 +184,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let _ = server.wait();
 
     let listings = list_bench::run(&mapctl, &small_file, small, runs_each.min(5))?;
+    let synced = sync_bench::run(&mapctl, &small_file, &bench_dir, small, runs_each.min(3))?;
     let throughput = throughput_bench::run(
         &mapctl,
         &peer,
@@ -191,6 +196,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let micro = criterion(&root)?;
     let mut report = render(&results, &listings, &micro, &root)?;
     let mut section = String::new();
+    sync_bench::render(&synced, &mut section);
     throughput_bench::render(&throughput, small, &mut section);
     report = report.replacen(
         "## Micro-benchmarks",
@@ -324,10 +330,10 @@ pub(crate) fn measure_with(
         usage
     };
     let wall = started.elapsed();
+    let mut said = String::new();
+    let _ = std::io::Seek::rewind(&mut stderr);
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        let mut said = String::new();
-        let _ = std::io::Seek::rewind(&mut stderr);
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
         let last = said
             .lines()
             .rev()
@@ -353,6 +359,7 @@ pub(crate) fn measure_with(
         wall,
         max_rss_kib: usage.ru_maxrss as u64,
         output: output.trim().to_owned(),
+        stderr: said,
         samples: Vec::new(),
     })
 }

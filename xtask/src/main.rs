@@ -11,6 +11,7 @@
 
 mod bench;
 mod list_bench;
+mod sync_bench;
 mod throughput_bench;
 
 use std::process::{Command, ExitCode};

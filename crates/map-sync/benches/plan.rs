@@ -11,7 +11,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use map_sync::{Current, Desired, DesiredResource, Origin, SyncOptions, plan};
+use map_sync::{Attributes, Current, Desired, DesiredResource, Origin, SyncOptions, plan};
 use serde_json::{Map, Value, json};
 
 const USERS: usize = 100_000;
@@ -35,6 +35,7 @@ pub fn states() -> (Desired, Current) {
                           "emails": [{"value": format!("user{i:07}@example.ac.jp")}]}),
             )
         })
+        .map(Attributes::from)
         .collect();
     let groups = (0..GROUPS)
         .map(|g| {
@@ -44,6 +45,7 @@ pub fn states() -> (Desired, Current) {
                 .collect();
             object(json!({"id": format!("jc_repo_{g}"), "displayName": format!("Repo {g}"), "members": members}))
         })
+        .map(Attributes::from)
         .collect();
     let current = Current {
         users,

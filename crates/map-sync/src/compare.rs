@@ -5,7 +5,9 @@
 //! multisets (mAP Core may answer in another order), `null` and `[]` by nothing being there.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::attributes::Attributes;
 
 /// One attribute to change: what it was and what it becomes (`None`: cleared).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,20 +26,24 @@ pub struct AttributeChange {
 const NOT_COMPARED: [&str; 4] = ["schemas", "id", "meta", "members"];
 
 /// The attributes of `desired` that `current` (absent: a resource not yet there) does not
-/// already have, by name.
+/// already have, by name. The same JSON text is the same value, without parsing either.
 pub(crate) fn attribute_changes(
-    desired: &Map<String, Value>,
-    current: Option<&Map<String, Value>>,
+    desired: &Attributes,
+    current: Option<&Attributes>,
 ) -> Vec<AttributeChange> {
     desired
         .iter()
-        .filter(|(name, _)| !NOT_COMPARED.contains(&name.as_str()) && name.as_str() != "groups")
-        .filter_map(|(name, wanted)| {
+        .filter(|(name, _)| !NOT_COMPARED.contains(name) && *name != "groups")
+        .filter_map(|(name, text)| {
+            if current.and_then(|c| c.text(name)) == Some(text) {
+                return None;
+            }
+            let wanted: Value = serde_json::from_str(text).ok()?;
             let have = current.and_then(|c| c.get(name));
-            (!covers(wanted, have)).then(|| AttributeChange {
-                name: name.clone(),
-                from: have.filter(|v| !is_empty(v)).cloned(),
-                to: (!is_empty(wanted)).then(|| wanted.clone()),
+            (!covers(&wanted, have.as_ref())).then(|| AttributeChange {
+                name: name.to_owned(),
+                from: have.filter(|v| !is_empty(v)),
+                to: (!is_empty(&wanted)).then_some(wanted),
             })
         })
         .collect()
@@ -96,11 +102,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn object(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        }
+    fn object(value: Value) -> Attributes {
+        Attributes::from(value)
     }
 
     #[test]

@@ -5,8 +5,9 @@ use futures_util::StreamExt;
 use map_client::{Resource, ResourceClient, ResourceError};
 use map_entities::SearchRequestParameter;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::attributes::Attributes;
 use crate::state::{Current, Desired};
 
 /// Resources asked for per page (the server may answer fewer; paging follows it).
@@ -31,9 +32,11 @@ pub async fn read_current(
     })
 }
 
+/// Every resource of one kind, kept compact and without what a plan never compares (`meta`,
+/// `schemas`, and a user's `groups`, which are the groups' `members` seen from the user).
 async fn read_all<T: Resource + Serialize>(
     resources: map_client::Resources<'_, T>,
-) -> Result<Vec<Map<String, Value>>, ResourceError> {
+) -> Result<Vec<Attributes>, ResourceError> {
     let query = SearchRequestParameter {
         count: Some(PAGE),
         ..SearchRequestParameter::default()
@@ -41,8 +44,14 @@ async fn read_all<T: Resource + Serialize>(
     let mut stream = std::pin::pin!(resources.search(query).prefetch(PREFETCH).into_stream());
     let mut all = Vec::new();
     while let Some(resource) = stream.next().await {
-        if let Ok(Value::Object(map)) = serde_json::to_value(resource?) {
-            all.push(map);
+        if let Ok(Value::Object(mut map)) = serde_json::to_value(resource?) {
+            for name in ["meta", "schemas"] {
+                map.remove(name);
+            }
+            if T::ENDPOINT == "Users" {
+                map.remove("groups");
+            }
+            all.push(Attributes::from(map));
         }
     }
     Ok(all)

@@ -15,23 +15,23 @@
 //! and `read` (desired files: JSON documents, CSV/TSV/XLSX tables, the NII import layout).
 //!
 //! ```
-//! use map_sync::{Action, Current, Desired, DesiredResource, Origin, SyncOptions, apply_in_memory, plan};
+//! use map_sync::{Action, Attributes, Current, Desired, DesiredResource, Origin, SyncOptions, apply_in_memory, plan};
 //! use serde_json::json;
 //!
-//! let object = |v: serde_json::Value| v.as_object().unwrap().clone();
+//! // What mAP Core holds (read with `read_current`): one user.
 //! let current = Current {
-//!     users: vec![object(json!({"id": "u1", "userName": "Old name",
-//!                               "eduPersonPrincipalNames": [{"value": "john@idp.example.ac.jp"}]}))],
+//!     users: vec![Attributes::from(json!({"id": "u1", "userName": "Old name",
+//!                                         "eduPersonPrincipalNames": [{"value": "john@idp.example.ac.jp"}]}))],
 //!     ..Current::default()
 //! };
+//! // What the files say (read with `read_desired`): John renamed, in a new group.
 //! let mut desired = Desired::default();
-//! let mut john = DesiredResource::new(
-//!     object(json!({"userName": "John", "eduPersonPrincipalNames": [{"value": "john@idp.example.ac.jp"}]})),
+//! desired.users.push(DesiredResource::new(
+//!     json!({"userName": "John", "eduPersonPrincipalNames": [{"value": "john@idp.example.ac.jp"}]}),
 //!     Origin::new("people.csv", 2),
-//! );
-//! desired.users.push(john);
+//! ));
 //! desired.groups.push(DesiredResource::new(
-//!     object(json!({"id": "lab-a", "displayName": "Lab A", "members": [{"value": "john@idp.example.ac.jp"}]})),
+//!     json!({"id": "lab-a", "displayName": "Lab A", "members": [{"value": "john@idp.example.ac.jp"}]}),
 //!     Origin::new("groups.ndjson", 1),
 //! ));
 //!
@@ -45,6 +45,7 @@
 //! ```
 
 mod apply;
+mod attributes;
 mod compare;
 mod current;
 mod error;
@@ -58,6 +59,7 @@ mod state;
 mod undo;
 
 pub use apply::{ChangeResult, apply, job};
+pub use attributes::Attributes;
 pub use compare::AttributeChange;
 pub use current::read_current;
 pub use error::{PlanError, PlanProblem};

@@ -20,13 +20,13 @@ pub(crate) enum Match {
 #[derive(Debug)]
 pub(crate) struct UserIndex<'a> {
     key: UserKey,
-    by_key: HashMap<&'a str, Vec<usize>>,
+    by_key: HashMap<String, Vec<usize>>,
     by_id: HashMap<&'a str, usize>,
 }
 
 impl<'a> UserIndex<'a> {
     pub(crate) fn new(current: &'a Current, key: UserKey) -> Self {
-        let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_id = HashMap::new();
         for (index, user) in current.users.iter().enumerate() {
             for value in key.values(user) {
@@ -35,7 +35,7 @@ impl<'a> UserIndex<'a> {
                     holders.push(index);
                 }
             }
-            if let Some(id) = user.get("id").and_then(|v| v.as_str()) {
+            if let Some(id) = user.plain_str("id") {
                 by_id.insert(id, index);
             }
         }
@@ -66,7 +66,7 @@ pub(crate) fn match_users(
 ) -> Vec<Match> {
     let key = index.key();
     let mut taken: HashMap<usize, usize> = HashMap::new();
-    let mut new_keys: HashMap<&str, usize> = HashMap::new();
+    let mut new_keys: HashMap<String, usize> = HashMap::new();
     let mut matches = Vec::with_capacity(desired.users.len());
     for (n, user) in desired.users.iter().enumerate() {
         let found = match_user(user, index, key, problems);
@@ -85,7 +85,7 @@ pub(crate) fn match_users(
             }
             Some(Match::New) => {
                 for value in key.values(&user.attributes) {
-                    if let Some(first) = new_keys.insert(value, n) {
+                    if let Some(first) = new_keys.insert(value.clone(), n) {
                         if first != n {
                             problems.add(
                                 Some(&user.origin),
@@ -175,7 +175,7 @@ pub(crate) fn match_by_id(
         .of(kind)
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| Some((r.get("id")?.as_str()?, i)))
+        .filter_map(|(i, r)| Some((r.plain_str("id")?, i)))
         .collect();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let resources = desired.of(kind);

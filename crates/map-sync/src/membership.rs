@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
+use crate::attributes::Attributes;
 use crate::error::Problems;
 use crate::matching::{Match, UserIndex};
 use crate::state::{Current, Desired, DesiredResource, Origin, value_of};
@@ -43,9 +44,10 @@ pub(crate) fn new_user_bulk_id(n: usize) -> String {
 }
 
 /// The members a current group has.
-pub(crate) fn current_members(group: &serde_json::Map<String, Value>) -> BTreeSet<Member> {
+pub(crate) fn current_members(group: &Attributes) -> BTreeSet<Member> {
     group
         .get("members")
+        .as_ref()
         .and_then(Value::as_array)
         .map(|members| {
             members
@@ -101,8 +103,7 @@ pub(crate) fn user_members(matches: &[Match], current: &Current) -> Vec<Option<M
         .iter()
         .map(|m| match m {
             Match::Existing(i) => current.users[*i]
-                .get("id")
-                .and_then(Value::as_str)
+                .plain_str("id")
                 .map(|id| Member::User(id.to_owned())),
             Match::New => {
                 created += 1;
@@ -132,7 +133,7 @@ impl<'a> GroupIndex<'a> {
             groups_of: HashMap::new(),
         };
         for group in &current.groups {
-            let Some(id) = group.get("id").and_then(Value::as_str) else {
+            let Some(id) = group.plain_str("id") else {
                 continue;
             };
             let members = current_members(group);
@@ -168,7 +169,7 @@ pub(crate) struct Context<'a> {
     pub(crate) users: &'a UserIndex<'a>,
     pub(crate) groups: &'a GroupIndex<'a>,
     /// The desired user holding each value of the key.
-    pub(crate) desired_by_key: HashMap<&'a str, usize>,
+    pub(crate) desired_by_key: HashMap<String, usize>,
     /// The member each desired user is.
     pub(crate) user_members: &'a [Option<Member>],
     pub(crate) exact_groups: Option<&'a str>,
@@ -218,7 +219,7 @@ impl Context<'_> {
                 return None;
             }
         };
-        match existing.and_then(|i| self.current.users[i].get("id")?.as_str()) {
+        match existing.and_then(|i| self.current.users[i].plain_str("id")) {
             Some(id) => Some(Member::User(id.to_owned())),
             None => {
                 problems.add(
@@ -245,7 +246,7 @@ pub(crate) fn targets(context: &Context<'_>, problems: &mut Problems) -> Targets
     for group in &context.desired.groups {
         let Some(id) = group.id() else { continue };
         targets.named.insert(id.to_owned());
-        if let Some(members) = group.attributes.get("members") {
+        if let Some(members) = &group.attributes.get("members") {
             let exact = desired_members(context, group, id, members, problems);
             for member in &exact {
                 if let Member::Group(g) = member {

@@ -4,9 +4,7 @@
 //! it; PATCHes carry only what changes, and members leave one `remove` each, written as
 //! mAP Core's own client writes them (`members[value eq ID]`).
 
-use map_entities::{
-    BulkOperation, GROUP_SCHEMA, PatchOperation, PatchRequestPayload, SERVICE_SCHEMA, USER_SCHEMA,
-};
+use map_entities::{BulkOperation, PatchOperation, PatchRequestPayload};
 use serde_json::{Map, Value, json};
 
 use crate::membership::{Member, new_user_bulk_id};
@@ -54,11 +52,7 @@ pub fn bulk_id(kind: Kind, n: usize) -> String {
 }
 
 fn create(change: &Change, n: usize) -> BulkOperation {
-    let schema = match change.kind {
-        Kind::User => USER_SCHEMA,
-        Kind::Group => GROUP_SCHEMA,
-        Kind::Service => SERVICE_SCHEMA,
-    };
+    let schema = change.kind.schema();
     let mut data = Map::new();
     data.insert(
         "schemas".into(),

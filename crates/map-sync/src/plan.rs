@@ -6,8 +6,9 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::attributes::Attributes;
 use crate::compare::{AttributeChange, attribute_changes};
 use crate::error::{PlanError, Problems};
 use crate::matching::{Match, UserIndex, match_by_id, match_users};
@@ -67,7 +68,7 @@ pub struct Change {
     /// Members a group loses.
     pub members_removed: Vec<Member>,
     /// The resource as it was read, for an update or a delete (to undo it).
-    pub before: Option<Map<String, Value>>,
+    pub before: Option<Attributes>,
     /// For a create: the `schemas` the desired document gave (deployments spell the URN's
     /// domain differently); `None` sends the kind's usual one.
     pub schemas: Option<Value>,
@@ -164,7 +165,7 @@ pub fn plan(
 
 /// The desired user holding each value of the key (the first, if two do: a problem
 /// [`match_users`] reports).
-fn desired_by_key(desired: &Desired, key: UserKey) -> std::collections::HashMap<&str, usize> {
+fn desired_by_key(desired: &Desired, key: UserKey) -> std::collections::HashMap<String, usize> {
     let mut by_key = std::collections::HashMap::new();
     for (n, user) in desired.users.iter().enumerate() {
         for value in key.values(&user.attributes) {
@@ -192,11 +193,8 @@ fn key_of(user: &DesiredResource, matched: Match, current: &Current, key: UserKe
         .unwrap_or_default()
 }
 
-fn id_of(resource: &Map<String, Value>) -> Option<String> {
-    resource
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+fn id_of(resource: &Attributes) -> Option<String> {
+    resource.plain_str("id").map(str::to_owned)
 }
 
 fn creates(plan: &mut Plan, kind: Kind, list: &[(String, &DesiredResource, Match)]) {
@@ -210,7 +208,7 @@ fn creates(plan: &mut Plan, kind: Kind, list: &[(String, &DesiredResource, Match
             members_added: Vec::new(),
             members_removed: Vec::new(),
             before: None,
-            schemas: resource.attributes.get("schemas").cloned(),
+            schemas: resource.attributes.get("schemas"),
         });
     }
 }
@@ -266,14 +264,13 @@ fn group_changes(
         let schemas = resource
             .attributes
             .get("schemas")
-            .cloned()
             .filter(|_| before.is_none());
         if !push_group(plan, id, before, (attributes, schemas), &have, targets) {
             plan.unchanged += 1;
         }
     }
     for group in &current.groups {
-        let Some(id) = group.get("id").and_then(Value::as_str) else {
+        let Some(id) = group.plain_str("id") else {
             continue;
         };
         if described.contains(id)
@@ -296,7 +293,7 @@ fn group_changes(
 fn push_group(
     plan: &mut Plan,
     id: &str,
-    before: Option<&Map<String, Value>>,
+    before: Option<&Attributes>,
     (attributes, desired_schemas): (Vec<AttributeChange>, Option<Value>),
     have: &BTreeSet<Member>,
     targets: &Targets,
@@ -334,7 +331,7 @@ fn push_group(
 fn prune(plan: &mut Plan, current: &Current, targets: &Targets, prefix: Option<&str>) {
     let Some(prefix) = prefix else { return };
     for group in &current.groups {
-        let Some(id) = group.get("id").and_then(Value::as_str) else {
+        let Some(id) = group.plain_str("id") else {
             continue;
         };
         if id.starts_with(prefix) && !targets.named.contains(id) {

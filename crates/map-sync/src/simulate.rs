@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::attributes::Attributes;
 
 use crate::membership::{Member, current_members};
 use crate::plan::{Action, Change, Plan};
@@ -25,7 +27,7 @@ pub fn apply_in_memory(plan: &Plan, current: &Current) -> Current {
     for change in &plan.changes {
         match change.action {
             Action::Create => {
-                let mut resource = Map::new();
+                let mut resource = Attributes::new();
                 let id = match change.kind {
                     Kind::User => {
                         users_created += 1;
@@ -33,7 +35,7 @@ pub fn apply_in_memory(plan: &Plan, current: &Current) -> Current {
                     }
                     _ => change.id.clone().unwrap_or_default(),
                 };
-                resource.insert("id".into(), Value::String(id.clone()));
+                resource.insert("id", &Value::String(id.clone()));
                 set_attributes(&mut resource, change);
                 if change.kind == Kind::Group {
                     set_members(
@@ -66,7 +68,7 @@ pub fn apply_in_memory(plan: &Plan, current: &Current) -> Current {
     if !deleted.is_empty() {
         for kind in [Kind::User, Kind::Group, Kind::Service] {
             next.of_mut(kind).retain(|r| {
-                let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
+                let id = r.plain_str("id").unwrap_or_default();
                 !deleted.contains(&(kind, id.to_owned()))
             });
         }
@@ -82,7 +84,7 @@ impl Positions {
         let mut positions = HashMap::new();
         for kind in [Kind::User, Kind::Group, Kind::Service] {
             for (i, resource) in state.of(kind).iter().enumerate() {
-                if let Some(id) = resource.get("id").and_then(Value::as_str) {
+                if let Some(id) = resource.plain_str("id") {
                     positions.insert((kind, id.to_owned()), i);
                 }
             }
@@ -90,27 +92,25 @@ impl Positions {
         Positions(positions)
     }
 
-    fn find<'c>(
-        &self,
-        state: &'c mut Current,
-        change: &Change,
-    ) -> Option<&'c mut Map<String, Value>> {
+    fn find<'c>(&self, state: &'c mut Current, change: &Change) -> Option<&'c mut Attributes> {
         let id = change.id.clone()?;
         let position = *self.0.get(&(change.kind, id))?;
         state.of_mut(change.kind).get_mut(position)
     }
 }
 
-fn set_attributes(resource: &mut Map<String, Value>, change: &Change) {
+fn set_attributes(resource: &mut Attributes, change: &Change) {
     for attribute in &change.attributes {
         match &attribute.to {
-            Some(value) => resource.insert(attribute.name.clone(), value.clone()),
-            None => resource.remove(&attribute.name),
-        };
+            Some(value) => resource.insert(&attribute.name, value),
+            None => {
+                resource.remove(&attribute.name);
+            }
+        }
     }
 }
 
-fn set_members(resource: &mut Map<String, Value>, members: BTreeSet<Member>) {
+fn set_members(resource: &mut Attributes, members: BTreeSet<Member>) {
     let members = members
         .into_iter()
         .map(|member| match member {
@@ -118,5 +118,5 @@ fn set_members(resource: &mut Map<String, Value>, members: BTreeSet<Member>) {
             other => other.to_value(),
         })
         .collect();
-    resource.insert("members".into(), Value::Array(members));
+    resource.insert("members", &Value::Array(members));
 }

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::attributes::Attributes;
 
 /// The three kinds of resource mAP Core keeps.
 #[derive(
@@ -25,6 +27,15 @@ impl Kind {
             Kind::User => "User",
             Kind::Group => "Group",
             Kind::Service => "Service",
+        }
+    }
+
+    /// The usual `schemas` URN of this kind (`…:gakunin.jp:core:2.0:User`, …).
+    pub fn schema(self) -> &'static str {
+        match self {
+            Kind::User => map_entities::USER_SCHEMA,
+            Kind::Group => map_entities::GROUP_SCHEMA,
+            Kind::Service => map_entities::SERVICE_SCHEMA,
         }
     }
 
@@ -75,7 +86,7 @@ impl fmt::Display for Origin {
 pub struct DesiredResource {
     /// The attributes, by their wire names. A group's `members` are the members it should
     /// have exactly; a user's `groups` are not here but in [`DesiredResource::groups`].
-    pub attributes: Map<String, Value>,
+    pub attributes: Attributes,
     /// For a user: the ids of the groups it should belong to (a table's `groups` cell or a
     /// document's `groups`), `None` when not given. Unused for groups and services.
     pub groups: Option<Vec<String>>,
@@ -85,17 +96,18 @@ pub struct DesiredResource {
 
 impl DesiredResource {
     /// A desired resource with these attributes, read at `origin`.
-    pub fn new(attributes: Map<String, Value>, origin: Origin) -> Self {
+    pub fn new(attributes: impl Into<Attributes>, origin: Origin) -> Self {
         DesiredResource {
-            attributes,
+            attributes: attributes.into(),
             groups: None,
             origin,
         }
     }
 
-    /// The `id` attribute, if it is a string.
+    /// The `id` attribute, if it is a string (an id with characters JSON escapes is no
+    /// mAP id, and counts as none).
     pub fn id(&self) -> Option<&str> {
-        self.attributes.get("id").and_then(Value::as_str)
+        self.attributes.plain_str("id")
     }
 }
 
@@ -135,16 +147,16 @@ impl Desired {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Current {
     /// Users.
-    pub users: Vec<Map<String, Value>>,
+    pub users: Vec<Attributes>,
     /// Groups.
-    pub groups: Vec<Map<String, Value>>,
+    pub groups: Vec<Attributes>,
     /// Services.
-    pub services: Vec<Map<String, Value>>,
+    pub services: Vec<Attributes>,
 }
 
 impl Current {
     /// The current resources of `kind`.
-    pub fn of(&self, kind: Kind) -> &[Map<String, Value>] {
+    pub fn of(&self, kind: Kind) -> &[Attributes] {
         match kind {
             Kind::User => &self.users,
             Kind::Group => &self.groups,
@@ -153,7 +165,7 @@ impl Current {
     }
 
     /// The current resources of `kind`, to change.
-    pub fn of_mut(&mut self, kind: Kind) -> &mut Vec<Map<String, Value>> {
+    pub fn of_mut(&mut self, kind: Kind) -> &mut Vec<Attributes> {
         match kind {
             Kind::User => &mut self.users,
             Kind::Group => &mut self.groups,
@@ -176,21 +188,19 @@ pub enum UserKey {
 
 impl UserKey {
     /// The values of this key that `user` holds (several ePPNs; one name or external id).
-    pub fn values(self, user: &Map<String, Value>) -> Vec<&str> {
+    pub fn values(self, user: &Attributes) -> Vec<String> {
         match self {
-            UserKey::Eppn => user
-                .get("eduPersonPrincipalNames")
-                .and_then(Value::as_array)
-                .map(|eppns| eppns.iter().filter_map(value_of).collect())
-                .unwrap_or_default(),
-            UserKey::UserName => user
-                .get("userName")
-                .and_then(Value::as_str)
-                .into_iter()
-                .collect(),
-            UserKey::ExternalId => user
-                .get("externalId")
-                .and_then(Value::as_str)
+            UserKey::Eppn => match user.get("eduPersonPrincipalNames") {
+                Some(Value::Array(eppns)) => eppns
+                    .iter()
+                    .filter_map(value_of)
+                    .map(str::to_owned)
+                    .collect(),
+                _ => Vec::new(),
+            },
+            UserKey::UserName | UserKey::ExternalId => user
+                .string(self.attribute())
+                .map(|v| v.into_owned())
                 .into_iter()
                 .collect(),
         }

@@ -4,7 +4,9 @@
 //! API deletes no user) or that may or may not have been applied.
 
 use map_entities::{BulkOperation, PatchOperation, PatchRequestPayload};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::attributes::Attributes;
 
 use crate::apply::ChangeResult;
 use crate::membership::Member;
@@ -88,8 +90,16 @@ fn reverse(
             }
         }
         (Action::Delete, kind) => {
-            let mut document: Map<String, Value> = change.before.clone().unwrap_or_default();
+            let mut document = change
+                .before
+                .as_ref()
+                .map(Attributes::to_map)
+                .unwrap_or_default();
             document.remove("meta");
+            // What was read lacks `schemas` (never compared, so not kept).
+            document
+                .entry("schemas")
+                .or_insert_with(|| serde_json::json!([kind.schema()]));
             undo.operations.push(BulkOperation::post(
                 kind.path(),
                 format!("undo{n}"),

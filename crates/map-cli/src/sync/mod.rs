@@ -9,6 +9,7 @@
 mod print;
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use map_bulk::{Journal, ignore_events};
 use map_sync::{
@@ -49,16 +50,10 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
             );
             plan
         }
-        None => {
-            let current = match read_current(&target.resources(), &desired).await {
-                Ok(current) => current,
-                Err(error) => return Exit::Unreachable(format!("cannot read mAP Core: {error}")),
-            };
-            match plan(&desired, &current, &options(&args)) {
-                Ok(plan) => plan,
-                Err(error) => return Exit::usage(error.to_string()),
-            }
-        }
+        None => match plan_anew(&target, &desired, &options(&args)).await {
+            Ok(plan) => plan,
+            Err(exit) => return exit,
+        },
     };
     if args.dry_run {
         printer.plan(&plan, None);
@@ -93,6 +88,35 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         finish_journal(journal, saved, report.stopped.is_none());
     }
     exit_for(&report)
+}
+
+/// Reads what mAP Core holds and plans from it, saying on stderr how long each took.
+#[allow(clippy::print_stderr)]
+async fn plan_anew(
+    target: &connect::Target,
+    desired: &Desired,
+    options: &SyncOptions,
+) -> Result<Plan, Exit> {
+    let started = Instant::now();
+    let current = read_current(&target.resources(), desired)
+        .await
+        .map_err(|error| Exit::Unreachable(format!("cannot read mAP Core: {error}")))?;
+    eprintln!(
+        "mapctl: read {} users, {} groups and {} services from mAP Core in {:.2} s",
+        current.users.len(),
+        current.groups.len(),
+        current.services.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let planned =
+        plan(desired, &current, options).map_err(|error| Exit::usage(error.to_string()))?;
+    eprintln!(
+        "mapctl: planned {} changes in {:.2} s",
+        planned.changes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(planned)
 }
 
 fn options(args: &SyncArgs) -> SyncOptions {

@@ -65,7 +65,7 @@ fn resource(document: &str, origin: &Origin) -> Result<(Kind, DesiredResource), 
         }
     }
     attributes.remove("meta");
-    resource.attributes = attributes;
+    resource.attributes = attributes.into();
     Ok((kind, resource))
 }
 

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::table::Table;
 use super::users::{CellValue, cell_value};
@@ -79,7 +79,8 @@ pub(crate) fn users(
             ));
         }
     }
-    let mut users: Vec<DesiredResource> = Vec::new();
+    // Users as their rows are read; made compact once complete.
+    let mut users: Vec<(DesiredResource, Map<String, Value>)> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     // The row after the header holds that tool's descriptions or flags.
     for row in table
@@ -106,12 +107,12 @@ pub(crate) fn users(
             (id, _) => format!("id:{id}"),
         };
         let n = *by_key.entry(key).or_insert_with(|| {
-            let mut user = DesiredResource::new(Default::default(), Origin::new(name, row.line));
+            let mut user = DesiredResource::new(Map::new(), Origin::new(name, row.line));
             user.groups = columns.contains(&Some("groups")).then(Vec::new);
-            users.push(user);
+            users.push((user, Map::new()));
             users.len() - 1
         });
-        let user = &mut users[n];
+        let (user, attributes) = &mut users[n];
         for (i, attribute) in columns.iter().enumerate() {
             let (Some(attribute), cell) = (attribute, row.cell(i)) else {
                 continue;
@@ -130,21 +131,20 @@ pub(crate) fn users(
             match cell_value(attribute, cell) {
                 Ok(CellValue::Groups(ids)) => user.groups.get_or_insert_with(Vec::new).extend(ids),
                 Ok(CellValue::Attribute(Value::Array(values))) => {
-                    let list = user
-                        .attributes
+                    let list = attributes
                         .entry(*attribute)
                         .or_insert_with(|| Value::Array(Vec::new()));
                     if let Value::Array(list) = list {
                         list.extend(values);
                     }
                 }
-                Ok(CellValue::Attribute(value)) => match user.attributes.get(*attribute) {
+                Ok(CellValue::Attribute(value)) => match attributes.get(*attribute) {
                     Some(first) if first != &value => problems.push(at(format!(
                         "{value} differs from {first} given for this user at {}",
                         user.origin
                     ))),
                     _ => {
-                        user.attributes.insert((*attribute).to_owned(), value);
+                        attributes.insert((*attribute).to_owned(), value);
                     }
                 },
                 Err(message) => problems.push(at(message)),
@@ -154,6 +154,11 @@ pub(crate) fn users(
     if !problems.is_empty() {
         return Err(ReadError { problems });
     }
-    desired.users.extend(users);
+    desired
+        .users
+        .extend(users.into_iter().map(|(mut user, attributes)| {
+            user.attributes = attributes.into();
+            user
+        }));
     Ok(notices)
 }

@@ -99,7 +99,7 @@ fn user_row(name: &str, columns: &[&str], row: &Row) -> Result<DesiredResource, 
         };
         match cell_value(column, cell) {
             Ok(CellValue::Attribute(value)) => {
-                user.attributes.insert((*column).to_owned(), value);
+                user.attributes.insert(column, &value);
             }
             Ok(CellValue::Groups(groups)) => user.groups = Some(groups),
             Err(message) => problems.push(at(message)),
