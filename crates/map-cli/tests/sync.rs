@@ -559,3 +559,59 @@ fn an_interrupted_run_resumes_its_saved_plan_with_the_journal() {
         again.stdout
     );
 }
+
+#[test]
+fn a_small_desired_state_reads_only_what_it_names_and_a_large_one_reads_the_lists() {
+    let server = Server::start();
+    let mut seeded: Vec<Value> = (0..30)
+        .map(|i| {
+            post_user(
+                &format!("u{i}"),
+                &format!("U{i}"),
+                &format!("u{i}@idp.example.ac.jp"),
+            )
+        })
+        .collect();
+    seeded.push(post_group("jc_repo_a", &["bulkId:u1", "bulkId:u2"]));
+    seeded.push(post_group("jc_repo_b", &["bulkId:u1"]));
+    seeded.push(post_group("lab-x", &["bulkId:u3"]));
+    seed(&server, &seeded);
+    let dir = scratch("lookups");
+    let people = write(
+        &dir,
+        "people.csv",
+        "eduPersonPrincipalNames,userName,groups\nu1@idp.example.ac.jp,U1,jc_repo_a\nnew@idp.example.ac.jp,New,jc_repo_a\n",
+    );
+    let ran = sync(
+        &server,
+        &[&people, "--exact-groups", "jc_repo_", "--dry-run"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    // u1 by its ePPN (the new ePPN finds no one), and the groups named or held by u1 within
+    // the prefix: not the 30 users, not lab-x.
+    assert!(
+        ran.stderr.contains("read 1 users, 2 groups and 0 services"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(
+        ran.stdout,
+        "+ User new@idp.example.ac.jp\n\
+         ~ Group jc_repo_a: members +1\n\
+         ~ Group jc_repo_b: members \u{2212}1\n\
+         plan: 1 create, 2 update, 0 delete, 1 unchanged (dry run: nothing was sent)\n"
+    );
+    // Pruning needs every group: the lists are read.
+    let ran = sync(
+        &server,
+        &[&people, "--prune-groups", "jc_repo_", "--dry-run"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("read 30 users, 3 groups and 0 services"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stdout.contains("- Group jc_repo_b\n"), "{}", ran.stdout);
+}

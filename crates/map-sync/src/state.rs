@@ -225,3 +225,11 @@ pub(crate) fn value_of(element: &Value) -> Option<&str> {
         _ => None,
     }
 }
+
+/// mAP Core's id rule: `^[A-Za-z0-9._-]{1,50}$`.
+pub(crate) fn is_id(id: &str) -> bool {
+    (1..=50).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}

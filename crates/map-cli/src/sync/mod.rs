@@ -98,7 +98,7 @@ async fn plan_anew(
     options: &SyncOptions,
 ) -> Result<Plan, Exit> {
     let started = Instant::now();
-    let current = read_current(&target.resources(), desired)
+    let current = read_current(&target.resources(), desired, options)
         .await
         .map_err(|error| Exit::Unreachable(format!("cannot read mAP Core: {error}")))?;
     eprintln!(

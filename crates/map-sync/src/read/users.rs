@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::table::{Row, Table};
 use super::{Notices, ReadError, nii};
-use crate::state::{Desired, DesiredResource, Origin};
+use crate::state::{Desired, DesiredResource, Origin, is_id};
 
 /// The columns of the plain layout.
 const COLUMNS: [&str; 7] = [
@@ -162,12 +162,4 @@ fn is_address(value: &str) -> bool {
         && !value.contains(|c: char| {
             c.is_whitespace() || c.is_control() || matches!(c, ',' | '"' | '<' | '>')
         })
-}
-
-/// mAP Core's id rule: `^[A-Za-z0-9._-]{1,50}$`.
-pub(crate) fn is_id(id: &str) -> bool {
-    (1..=50).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
