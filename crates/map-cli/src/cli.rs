@@ -92,10 +92,10 @@ pub(crate) struct SyncArgs {
     pub(crate) key: KeyArg,
     /// A listed user's `groups` are exact among the groups whose id starts with PREFIX: it
     /// leaves such a group that its row does not name.
-    #[arg(long, value_name = "PREFIX")]
+    #[arg(long, value_name = "PREFIX", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub(crate) exact_groups: Option<String>,
     /// Delete the groups whose id starts with PREFIX that no desired file names.
-    #[arg(long, value_name = "PREFIX")]
+    #[arg(long, value_name = "PREFIX", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub(crate) prune_groups: Option<String>,
     /// Print the plan; send no write.
     #[arg(long)]

@@ -511,6 +511,20 @@ fn an_interrupted_run_resumes_its_saved_plan_with_the_journal() {
         "the plan was saved"
     );
 
+    // With a desired file changed in between, the saved plan is not resumed, nor replaced.
+    let original = std::fs::read_to_string(&people).unwrap();
+    std::fs::write(&people, original.replace("Ann Lee", "Ann Smith")).unwrap();
+    let refused = run(server.mapctl("reqwest", &args), None);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("was planned from other desired files or options"),
+        "{}",
+        refused.stderr
+    );
+    std::fs::write(&people, original).unwrap();
+
     // Planning anew now would plan other changes (Bo and Cy exist); the saved plan resumes.
     let resumed = run(server.mapctl("reqwest", &args), None);
     assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);

@@ -55,11 +55,12 @@ impl ChangeResult {
 pub fn job(plan: &Plan) -> JobReader {
     let mut bytes = Vec::new();
     for operation in operations(plan) {
-        // Our own model serializes without error; a line that could not would be refused
-        // whole by the engine's validation.
-        if serde_json::to_writer(&mut bytes, &operation).is_ok() {
-            bytes.push(b'\n');
-        }
+        // Our own model serializes without error. Were one not to, its line stays (so that
+        // operation n is still change n) as `{}`, which validation refuses, naming it: the
+        // job is refused whole and nothing is sent.
+        let line = serde_json::to_vec(&operation).unwrap_or_else(|_| b"{}".to_vec());
+        bytes.extend_from_slice(&line);
+        bytes.push(b'\n');
     }
     JobReader::from_bytes(bytes)
 }

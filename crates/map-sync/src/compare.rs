@@ -22,7 +22,9 @@ pub struct AttributeChange {
     pub to: Option<Value>,
 }
 
-/// Attributes the server owns or that sync handles as memberships: never compared.
+/// Attributes the server owns, or a group's members (handled as memberships): never
+/// compared. (A user's `groups` are not among a desired user's attributes: readers keep
+/// them apart, as [`crate::DesiredResource::groups`].)
 const NOT_COMPARED: [&str; 4] = ["schemas", "id", "meta", "members"];
 
 /// The attributes of `desired` that `current` (absent: a resource not yet there) does not
@@ -33,7 +35,7 @@ pub(crate) fn attribute_changes(
 ) -> Vec<AttributeChange> {
     desired
         .iter()
-        .filter(|(name, _)| !NOT_COMPARED.contains(name) && *name != "groups")
+        .filter(|(name, _)| !NOT_COMPARED.contains(name))
         .filter_map(|(name, text)| {
             if current.and_then(|c| c.text(name)) == Some(text) {
                 return None;
@@ -133,7 +135,7 @@ mod tests {
     fn only_changed_attributes_are_listed_with_before_and_after() {
         let desired = object(
             json!({"id": "x", "userName": "B", "preferredLanguage": "ja",
-                                    "emails": null, "groups": [{"value": "g"}]}),
+                                    "emails": null}),
         );
         let current = object(
             json!({"id": "x", "userName": "A", "preferredLanguage": "ja",

@@ -153,7 +153,21 @@ pub fn plan(
     for (kind, list) in [(Kind::User, &keyed_users), (Kind::Service, &services)] {
         updates(&mut plan, kind, list, current);
     }
-    group_changes(&mut plan, &groups, current, &group_index, &targets);
+    let prune_prefix = options.prune_groups.as_deref();
+    if prune_prefix == Some("") {
+        problems.add(
+            None,
+            "--prune-groups: an empty prefix would delete every group no file names",
+        );
+    }
+    group_changes(
+        &mut plan,
+        &groups,
+        current,
+        &group_index,
+        &targets,
+        prune_prefix,
+    );
     prune(
         &mut plan,
         current,
@@ -251,6 +265,7 @@ fn group_changes(
     current: &Current,
     index: &GroupIndex<'_>,
     targets: &Targets,
+    prune_prefix: Option<&str>,
 ) {
     let mut described = BTreeSet::new();
     for (id, resource, matched) in groups {
@@ -275,7 +290,9 @@ fn group_changes(
         };
         if described.contains(id)
             || !(targets.add.contains_key(id) || targets.remove.contains_key(id))
+            || is_pruned(id, targets, prune_prefix)
         {
+            // Not changed, or deleted anyway: its members' leaving is no update.
             continue;
         }
         push_group(
@@ -327,6 +344,11 @@ fn push_group(
     true
 }
 
+/// Whether group `id` is pruned: of the prefix, and named by no desired file.
+fn is_pruned(id: &str, targets: &Targets, prefix: Option<&str>) -> bool {
+    prefix.is_some_and(|p| !p.is_empty() && id.starts_with(p)) && !targets.named.contains(id)
+}
+
 /// Groups of the prune prefix that no desired file names, deleted last.
 fn prune(plan: &mut Plan, current: &Current, targets: &Targets, prefix: Option<&str>) {
     let Some(prefix) = prefix else { return };
@@ -334,7 +356,7 @@ fn prune(plan: &mut Plan, current: &Current, targets: &Targets, prefix: Option<&
         let Some(id) = group.plain_str("id") else {
             continue;
         };
-        if id.starts_with(prefix) && !targets.named.contains(id) {
+        if is_pruned(id, targets, Some(prefix)) {
             plan.changes.push(Change {
                 action: Action::Delete,
                 kind: Kind::Group,

@@ -7,14 +7,15 @@
 //! settled is sent again) instead of planning anew.
 
 mod print;
+mod saved;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use map_bulk::{Journal, ignore_events};
+use map_bulk::ignore_events;
 use map_sync::{
-    ChangeResult, Desired, Plan, SyncOptions, UserKey, apply, job, plan, read_current,
-    read_desired, undo,
+    ChangeResult, Desired, Plan, SyncOptions, UserKey, apply, plan, read_current, read_desired,
+    undo,
 };
 
 use crate::bulk::exit_for;
@@ -22,14 +23,15 @@ use crate::cli::{KeyArg, SyncArgs};
 use crate::connect;
 use crate::exit::Exit;
 use print::Printer;
+use saved::{Inputs, Saved};
 
 #[allow(clippy::print_stderr)]
 pub(crate) async fn run(args: SyncArgs) -> Exit {
     if let Err(message) = args.engine.concurrency() {
         return Exit::usage(message);
     }
-    let desired = match read_files(&args.desired) {
-        Ok(desired) => desired,
+    let (desired, inputs) = match read_files(&args) {
+        Ok(read) => read,
         Err(exit) => return exit,
     };
     let target = match connect::target(&args.connect).await {
@@ -37,20 +39,20 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         Err(exit) => return exit,
     };
     let printer = Printer::new(args.connect.output);
-    let saved = args.engine.journal.as_deref().map(saved_plan_path);
-    let resumed = match saved.as_deref().map(read_saved_plan).transpose() {
+    let saved = args.engine.journal.as_deref().map(Saved::beside);
+    let resumed = match saved.as_ref().map(|s| s.resume(&inputs)).transpose() {
         Ok(resumed) => resumed.flatten(),
         Err(exit) => return exit,
     };
-    let plan = match resumed {
-        Some(plan) => {
+    let plan = match (resumed, &saved) {
+        (Some(plan), Some(saved)) => {
             eprintln!(
                 "mapctl: resuming the plan saved in {} (not planning anew)",
-                saved_display(&saved)
+                saved.path().display()
             );
             plan
         }
-        None => match plan_anew(&target, &desired, &options(&args)).await {
+        _ => match plan_anew(&target, &desired, &options(&args)).await {
             Ok(plan) => plan,
             Err(exit) => return exit,
         },
@@ -67,12 +69,13 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         Ok(engine) => engine,
         Err(exit) => return exit,
     };
-    let journal = match (&args.engine.journal, &saved) {
-        (Some(path), Some(saved)) => match open_journal(path, saved, &plan) {
-            Ok(journal) => Some(journal),
-            Err(exit) => return exit,
-        },
-        _ => None,
+    let journal = match saved
+        .as_ref()
+        .map(|s| s.save_and_open(&inputs, &plan))
+        .transpose()
+    {
+        Ok(journal) => journal,
+        Err(exit) => return exit,
     };
     let (report, results) = match apply(&engine, &plan, ignore_events(), journal).await {
         Ok(applied) => applied,
@@ -84,8 +87,8 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
             return exit;
         }
     }
-    if let (Some(journal), Some(saved)) = (&args.engine.journal, &saved) {
-        finish_journal(journal, saved, report.stopped.is_none());
+    if let Some(saved) = &saved {
+        saved.finish(report.stopped.is_none());
     }
     exit_for(&report)
 }
@@ -131,13 +134,15 @@ fn options(args: &SyncArgs) -> SyncOptions {
     }
 }
 
-/// Every desired file read into one state; every bad row of every file is listed, and
-/// nothing is sent if any is bad.
+/// Every desired file read into one state, with the fingerprint of what a plan is made
+/// from (the files and the options); every bad row of every file is listed, and nothing is
+/// sent if any is bad.
 #[allow(clippy::print_stderr)]
-fn read_files(paths: &[PathBuf]) -> Result<Desired, Exit> {
+fn read_files(args: &SyncArgs) -> Result<(Desired, String), Exit> {
     let mut desired = Desired::default();
+    let mut inputs = Inputs::default();
     let mut problems = Vec::new();
-    for path in paths {
+    for path in &args.desired {
         let name = path.display().to_string();
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
@@ -146,71 +151,26 @@ fn read_files(paths: &[PathBuf]) -> Result<Desired, Exit> {
                 continue;
             }
         };
+        inputs.add(name.as_bytes());
+        inputs.add(&bytes);
         match read_desired(&name, &bytes, &mut desired) {
             Ok(notices) => notices.iter().for_each(|n| eprintln!("mapctl: {n}")),
             Err(error) => problems.extend(error.problems),
         }
     }
-    if problems.is_empty() {
-        Ok(desired)
-    } else {
-        Err(Exit::usage(format!(
+    if !problems.is_empty() {
+        return Err(Exit::usage(format!(
             "{} problem(s) in the desired files, nothing sent:\n  {}",
             problems.len(),
             problems.join("\n  ")
-        )))
+        )));
     }
-}
-
-fn saved_plan_path(journal: &Path) -> PathBuf {
-    let mut name = journal.as_os_str().to_owned();
-    name.push(".plan.json");
-    PathBuf::from(name)
-}
-
-fn saved_display(saved: &Option<PathBuf>) -> String {
-    saved
-        .as_deref()
-        .map_or_else(String::new, |p| p.display().to_string())
-}
-
-/// The plan an earlier run saved, if there is one.
-fn read_saved_plan(path: &Path) -> Result<Option<Plan>, Exit> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Exit::usage(format!("{}: not a saved sync plan: {e}", path.display()))),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(Exit::usage(format!(
-            "cannot read {}: {error}",
-            path.display()
-        ))),
+    let options = options(args);
+    inputs.add(format!("{:?}", options.key).as_bytes());
+    for prefix in [&options.exact_groups, &options.prune_groups] {
+        inputs.add(prefix.as_deref().unwrap_or("\0none").as_bytes());
     }
-}
-
-/// Saves the plan (unless it is the one being resumed) and opens the journal for its job.
-fn open_journal(path: &Path, saved: &Path, plan: &Plan) -> Result<Journal, Exit> {
-    if !saved.exists() {
-        let text = serde_json::to_vec(plan).map_err(|e| Exit::failure(e.to_string()))?;
-        std::fs::write(saved, text)
-            .map_err(|e| Exit::usage(format!("cannot write {}: {e}", saved.display())))?;
-    }
-    Journal::open(path, &mut job(plan)).map_err(|e| Exit::usage(e.to_string()))
-}
-
-/// A run that settled every operation removes its journal and saved plan, so that the next
-/// run plans anew from what mAP Core then holds; one that stopped keeps them to resume.
-#[allow(clippy::print_stderr)]
-fn finish_journal(journal: &Path, saved: &Path, finished: bool) {
-    if finished {
-        let _ = std::fs::remove_file(saved);
-        let _ = std::fs::remove_file(journal);
-    } else {
-        eprintln!(
-            "mapctl: the run stopped: run it again with --journal {} to resume its plan",
-            journal.display()
-        );
-    }
+    Ok((desired, inputs.fingerprint()))
 }
 
 #[allow(clippy::print_stderr)]

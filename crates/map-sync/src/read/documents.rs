@@ -30,7 +30,6 @@ pub(crate) fn read(name: &str, bytes: &[u8], desired: &mut Desired) -> Result<()
 
 /// The documents of the file with the line each starts on.
 fn split<'t>(name: &str, text: &'t str) -> Result<Vec<(u64, &'t str)>, ReadError> {
-    let line_of = |offset: usize| text[..offset].bytes().filter(|b| *b == b'\n').count() as u64 + 1;
     if text.trim_start().starts_with('[') {
         let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
             ReadError::one(format!(
@@ -38,11 +37,19 @@ fn split<'t>(name: &str, text: &'t str) -> Result<Vec<(u64, &'t str)>, ReadError
                 e.line()
             ))
         })?;
+        // Elements come in order: count the newlines between one and the next.
+        let (mut line, mut counted) = (1u64, 0usize);
         return Ok(elements
             .into_iter()
             .map(|raw| {
-                let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-                (line_of(offset), raw.get())
+                let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+                let offset = offset.clamp(counted, text.len());
+                line += text.as_bytes()[counted..offset]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count() as u64;
+                counted = offset;
+                (line, raw.get())
             })
             .collect());
     }

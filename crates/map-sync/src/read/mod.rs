@@ -11,8 +11,6 @@ mod xlsx;
 
 use crate::state::Desired;
 
-pub use table::{Row, Table};
-
 /// A desired file that cannot be read: every problem, each naming file, line and column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", problems.join("\n"))]

@@ -5,30 +5,30 @@ use super::ReadError;
 
 /// One row of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
+pub(crate) struct Row {
     /// The line (or the sheet's row), 1-based.
-    pub line: u64,
+    pub(crate) line: u64,
     /// The cells, as text; trailing ones may be missing.
-    pub cells: Vec<String>,
+    pub(crate) cells: Vec<String>,
 }
 
 impl Row {
     /// The cell in `column` (0-based), trimmed; empty when there is none.
-    pub fn cell(&self, column: usize) -> &str {
+    pub(crate) fn cell(&self, column: usize) -> &str {
         self.cells.get(column).map_or("", |c| c.trim())
     }
 
     /// Whether every cell is empty.
-    pub fn is_blank(&self) -> bool {
+    pub(crate) fn is_blank(&self) -> bool {
         self.cells.iter().all(|c| c.trim().is_empty())
     }
 }
 
 /// The rows of a table file, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Table {
+pub(crate) struct Table {
     /// Every row, the header included.
-    pub rows: Vec<Row>,
+    pub(crate) rows: Vec<Row>,
 }
 
 /// A CSV table, or a TSV one when its first line has a tab.
