@@ -29,23 +29,9 @@ pub(crate) fn run(
     users: u64,
     runs: usize,
 ) -> Result<Listings, String> {
-    eprintln!("xtask bench: listing: loading {users} users into map-sim");
-    let (mut server, base_url, token, secret) = serve(mapctl, false)?;
-    let env = [
-        ("MAP_ACCESS_TOKEN", token.as_str()),
-        ("MAP_CLIENT_SECRET", secret.as_str()),
-        ("MAP_BASE_URL", base_url.as_str()),
-    ];
+    let store = LoadedStore::start(mapctl, workload, users, "listing")?;
+    let env = store.env();
     let program = mapctl.display().to_string();
-    let load = [
-        "bulk".to_owned(),
-        workload.display().to_string(),
-        "--concurrency".to_owned(),
-        "4".to_owned(),
-        "--output".to_owned(),
-        "human".to_owned(),
-    ];
-    measure("load", users, &program, &load, &env)?;
 
     let list = |start: u64| {
         let mut args: Vec<String> = ["users", "list", "--all", "--output", "ndjson"]
@@ -71,8 +57,7 @@ pub(crate) fn run(
             &env,
         )?);
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(store);
     let command = format!("MAP_BASE_URL=… mapctl {}", list(1).join(" "));
     Ok(Listings {
         all: median(all),
@@ -113,6 +98,67 @@ fn listed(
         }
         Ok(format!("{users} users, one per line"))
     })
+}
+
+/// A map-sim with a real store, loaded with `mapctl bulk` of a workload; stopped when
+/// dropped.
+pub(crate) struct LoadedStore {
+    server: std::process::Child,
+    base_url: String,
+    token: String,
+    secret: String,
+}
+
+impl LoadedStore {
+    /// Starts map-sim and loads `users` users from `workload` into it (for `scenario`).
+    pub(crate) fn start(
+        mapctl: &Path,
+        workload: &Path,
+        users: u64,
+        scenario: &str,
+    ) -> Result<Self, String> {
+        eprintln!("xtask bench: {scenario}: loading {users} users into map-sim");
+        let (server, base_url, token, secret) = serve(mapctl, false)?;
+        let store = LoadedStore {
+            server,
+            base_url,
+            token,
+            secret,
+        };
+        let load = [
+            "bulk",
+            &workload.display().to_string(),
+            "--concurrency",
+            "4",
+            "--output",
+            "human",
+        ]
+        .map(str::to_owned);
+        measure(
+            "load",
+            users,
+            &mapctl.display().to_string(),
+            &load,
+            &store.env(),
+        )?;
+        Ok(store)
+    }
+
+    /// The environment that points mapctl at it.
+    pub(crate) fn env(&self) -> [(&str, &str); 3] {
+        [
+            ("MAP_ACCESS_TOKEN", self.token.as_str()),
+            ("MAP_CLIENT_SECRET", self.secret.as_str()),
+            ("MAP_BASE_URL", self.base_url.as_str()),
+        ]
+    }
+}
+
+impl Drop for LoadedStore {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
 }
 
 /// The run with the median wall time.

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::bench::{Measured, measure, measure_with, serve};
+use crate::bench::{Measured, measure_with};
+use crate::list_bench::LoadedStore;
 
 /// A sync run, with the phases mapctl reported.
 pub(crate) struct Synced {
@@ -25,24 +26,9 @@ pub(crate) fn run(
     users: u64,
     runs: usize,
 ) -> Result<Synced, String> {
-    eprintln!("xtask bench: sync: loading {users} users into map-sim");
-    let (mut server, base_url, token, secret) = serve(mapctl, false)?;
-    let env = [
-        ("MAP_ACCESS_TOKEN", token.as_str()),
-        ("MAP_CLIENT_SECRET", secret.as_str()),
-        ("MAP_BASE_URL", base_url.as_str()),
-    ];
+    let store = LoadedStore::start(mapctl, workload, users, "sync")?;
+    let env = store.env();
     let program = mapctl.display().to_string();
-    let load = [
-        "bulk",
-        &workload.display().to_string(),
-        "--concurrency",
-        "4",
-        "--output",
-        "human",
-    ]
-    .map(str::to_owned);
-    measure("load", users, &program, &load, &env)?;
     let desired = desired_file(dir, users)?;
     let args = [
         "sync",
@@ -73,8 +59,7 @@ pub(crate) fn run(
             plan_secs,
         });
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(store);
     synced.sort_by_key(|s| s.run.wall);
     Ok(synced.swap_remove(synced.len() / 2))
 }
