@@ -81,12 +81,20 @@ pub(crate) struct BulkArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SyncArgs {
-    /// Desired files, told apart by content: JSON documents (an array, or one per line) of
-    /// Users, Groups and Services; CSV, TSV or XLSX tables of users (a header row of
-    /// attribute names, several values in a cell separated by `;`); or the NII groups
-    /// manager's user-import file as it is.
+    /// Desired files (`-` for stdin), told apart by content: JSON documents (an array, or
+    /// one per line) of Users, Groups and Services; CSV, TSV or XLSX tables of users (a
+    /// header row of attribute names, several values in a cell separated by `;`); or the
+    /// NII groups manager's user-import file as it is.
     #[arg(value_name = "DESIRED", required = true)]
     pub(crate) desired: Vec<PathBuf>,
+    /// The desired files' text encoding: `auto` (a BOM decides; else UTF-8 if valid; else
+    /// CP932 if the whole file decodes as it, said on stderr), `utf-8`, `utf-16` or `cp932`.
+    #[arg(long, value_name = "E", default_value = "auto")]
+    pub(crate) encoding: map_sync::Encoding,
+    /// Accept a desired file that gives no users, groups or services (refused otherwise:
+    /// an empty export would make sync remove everything it manages).
+    #[arg(long)]
+    pub(crate) allow_empty: bool,
     /// How desired users are matched to existing ones.
     #[arg(long, value_enum, default_value_t = KeyArg::Eppn)]
     pub(crate) key: KeyArg,
@@ -152,12 +160,16 @@ pub(crate) struct EngineArgs {
 /// Where mAP Core is, how to reach it, and how to print what comes back.
 #[derive(Debug, Args)]
 pub(crate) struct ConnectArgs {
-    /// mAP Core's base URL (e.g. https://cg.gakunin.jp). Without it (or MAP_BASE_URL) `bulk`
-    /// runs against an embedded simulator; the resource commands need it. Credentials come
+    /// mAP Core's base URL (e.g. https://cg.gakunin.jp), or MAP_BASE_URL; required unless
+    /// `--simulator` is given. Credentials come
     /// from MAP_ACCESS_TOKEN and MAP_CLIENT_SECRET, or from the files MAP_ACCESS_TOKEN_FILE
     /// and MAP_CLIENT_SECRET_FILE name.
     #[arg(long, value_name = "URL", env = "MAP_BASE_URL", global = true)]
     pub(crate) base_url: Option<String>,
+    /// `bulk` and `sync`: run against a mAP Core simulator embedded in mapctl (its state
+    /// is gone when the command ends) instead of a base URL.
+    #[arg(long, global = true)]
+    pub(crate) simulator: bool,
     /// Allow a plain http base URL to a host that is not loopback.
     #[arg(long, global = true)]
     pub(crate) allow_insecure: bool,

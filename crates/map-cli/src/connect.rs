@@ -1,7 +1,8 @@
 //! Where mapctl sends, and how: the endpoint a base URL names (https, or http to loopback
 //! unless `--allow-insecure`) and the transport `--transport` picks; shared by `bulk`, `sync`
-//! and the resource commands. Without a base URL, `bulk` and `sync` run against an embedded
-//! simulator ([`target`]).
+//! and the resource commands. With `--simulator`, `bulk` and `sync` run against an embedded
+//! simulator instead ([`target`]); without either, they refuse to run: a typo in
+//! `MAP_BASE_URL`'s name must not apply a job to a simulator and report it succeeded.
 
 use std::sync::Arc;
 
@@ -27,12 +28,18 @@ pub(crate) struct Target {
     pub(crate) simulator: Option<Simulator>,
 }
 
-/// The base URL's deployment, or (without one) an embedded simulator, said on stderr.
+/// The base URL's deployment, or (with `--simulator`) an embedded simulator, said on
+/// stderr; neither is a usage error.
 #[allow(clippy::print_stderr)]
 pub(crate) async fn target(connect: &ConnectArgs) -> Result<Target, Exit> {
     let transport = transport(connect.transport).map_err(Exit::failure)?;
     let timeout = Duration::from_secs(connect.timeout);
-    if let Some(base_url) = &connect.base_url {
+    if connect.base_url.is_none() && !connect.simulator {
+        return Err(Exit::usage(
+            "no mAP Core to send to: give --base-url URL (or set MAP_BASE_URL), or --simulator to run against an embedded simulator",
+        ));
+    }
+    if let (Some(base_url), false) = (&connect.base_url, connect.simulator) {
         let endpoint = endpoint(base_url, connect.allow_insecure)?;
         let credentials = credentials::from_env().map_err(Exit::usage)?;
         return Ok(Target {
@@ -47,7 +54,7 @@ pub(crate) async fn target(connect: &ConnectArgs) -> Result<Target, Exit> {
         .await
         .map_err(|e| Exit::failure(format!("cannot start the embedded simulator: {e}")))?;
     eprintln!(
-        "mapctl: no --base-url or MAP_BASE_URL given: running against an embedded mAP Core simulator at {}",
+        "mapctl: --simulator: running against an embedded mAP Core simulator at {} (nothing reaches a real mAP Core)",
         simulator.base_url()
     );
     let endpoint = Endpoint::new(simulator.base_url()).map_err(|e| Exit::failure(e.to_string()))?;

@@ -64,11 +64,12 @@ fn demo_runs_as_designed() {
 #[test]
 fn ndjson_input_with_json_output_against_the_embedded_simulator() {
     let path = job_file("job.ndjson", NDJSON);
-    let (code, stdout, stderr) =
-        run(mapctl()
-            .arg("bulk")
-            .arg(&path)
-            .args(["--output", "json", "--max-operations", "2"]));
+    let (code, stdout, stderr) = run(mapctl().args(["bulk", "--simulator"]).arg(&path).args([
+        "--output",
+        "json",
+        "--max-operations",
+        "2",
+    ]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("embedded mAP Core simulator"), "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
@@ -90,11 +91,12 @@ fn ndjson_input_with_json_output_against_the_embedded_simulator() {
 #[test]
 fn ndjson_output_streams_one_line_per_operation_then_the_summary() {
     let path = job_file("stream.ndjson", NDJSON);
-    let (code, stdout, _) =
-        run(mapctl()
-            .arg("bulk")
-            .arg(&path)
-            .args(["--output", "ndjson", "--transport", "hyper"]));
+    let (code, stdout, _) = run(mapctl().args(["bulk", "--simulator"]).arg(&path).args([
+        "--output",
+        "ndjson",
+        "--transport",
+        "hyper",
+    ]));
     assert_eq!(code, 0);
     let lines: Vec<Value> = stdout
         .lines()
@@ -117,7 +119,7 @@ fn a_bulk_request_document_from_stdin_keeps_its_fail_on_errors() {
     let document = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"failOnErrors":1,
       "Operations":[{"method":"DELETE","path":"/Users/missing"},{"method":"POST","bulkId":"u1","path":"/Users","data":{"userName":"a"}}]}"#;
     let mut child = mapctl()
-        .args(["bulk", "-", "--output", "json"])
+        .args(["bulk", "--simulator", "-", "--output", "json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -165,12 +167,10 @@ fn public_client_job() -> PathBuf {
 #[test]
 fn a_job_in_the_public_client_s_shape_succeeds_end_to_end() {
     for max_operations in ["1000", "3"] {
-        let (code, stdout, stderr) = run(mapctl().arg("bulk").arg(public_client_job()).args([
-            "--output",
-            "json",
-            "--max-operations",
-            max_operations,
-        ]));
+        let (code, stdout, stderr) = run(mapctl()
+            .args(["bulk", "--simulator"])
+            .arg(public_client_job())
+            .args(["--output", "json", "--max-operations", max_operations]));
         assert_eq!(
             code, 0,
             "--max-operations {max_operations}: {stderr}\n{stdout}"
@@ -196,7 +196,7 @@ fn a_json_array_with_failures_reports_a_table_and_exits_1() {
                     {"method":"PATCH","path":"/Users/bulkId:b","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"preferredLanguage","value":"ja"}]}}]"#;
     let path = job_file("array.json", array);
     let (code, stdout, _) = run(mapctl()
-        .arg("bulk")
+        .args(["bulk", "--simulator"])
         .arg(&path)
         .args(["--max-operations", "1"]));
     assert_eq!(code, 1);
@@ -220,7 +220,7 @@ fn a_json_array_with_failures_reports_a_table_and_exits_1() {
 fn invalid_input_lists_every_problem_and_exits_2() {
     let bad = "{\"method\":\"POST\",\"path\":\"/Users\",\"data\":{},\"location\":\"https://x\"}\n{\"method\":\"PUTCH\",\"path\":\"/Users/1\",\"data\":{}}\n{not json\n{\"method\":\"DELETE\",\"path\":\"/Users/bulkId:ghost\"}\n";
     let path = job_file("bad.ndjson", bad);
-    let (code, stdout, stderr) = run(mapctl().arg("bulk").arg(&path));
+    let (code, stdout, stderr) = run(mapctl().args(["bulk", "--simulator"]).arg(&path));
     assert_eq!(code, 2);
     assert!(stdout.is_empty(), "{stdout}");
     for needle in [
@@ -233,14 +233,14 @@ fn invalid_input_lists_every_problem_and_exits_2() {
     ] {
         assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
     }
-    let (code, _, stderr) = run(mapctl().args(["bulk", "/no/such/file.ndjson"]));
+    let (code, _, stderr) = run(mapctl().args(["bulk", "--simulator", "/no/such/file.ndjson"]));
     assert_eq!(code, 2);
     assert!(
         stderr.contains("cannot read /no/such/file.ndjson"),
         "{stderr}"
     );
     let empty = job_file("empty.ndjson", "\n\n");
-    let (code, _, stderr) = run(mapctl().arg("bulk").arg(&empty));
+    let (code, _, stderr) = run(mapctl().args(["bulk", "--simulator"]).arg(&empty));
     assert_eq!(code, 2);
     assert!(stderr.contains("the job has no operations"), "{stderr}");
 }
@@ -272,9 +272,15 @@ fn usage_errors_exit_2_before_anything_is_sent() {
         .env("MAP_CLIENT_SECRET", "s"));
     assert_eq!(code, 2);
     assert!(stderr.contains("plain http"), "{stderr}");
-    let (code, _, _) = run(mapctl().arg("bulk").arg(&path).args(["--concurrency", "0"]));
+    let (code, _, _) = run(mapctl()
+        .args(["bulk", "--simulator"])
+        .arg(&path)
+        .args(["--concurrency", "0"]));
     assert_eq!(code, 2);
-    let (code, _, _) = run(mapctl().arg("bulk").arg(&path).args(["--output", "xml"]));
+    let (code, _, _) = run(mapctl()
+        .args(["bulk", "--simulator"])
+        .arg(&path)
+        .args(["--output", "xml"]));
     assert_eq!(code, 2);
 }
 
@@ -693,4 +699,24 @@ async fn the_base_url_and_credentials_may_come_from_map_base_url_and_secret_file
     );
     assert!(!format!("{stdout}{stderr}").contains("token-in-the-environment"));
     assert_eq!(sim.counters().bulk_requests, before);
+}
+
+#[test]
+fn bulk_and_sync_without_a_base_url_refuse_rather_than_run_on_a_simulator() {
+    let job = job_file("no-url.ndjson", NDJSON);
+    let people = job_file("no-url.csv", "userName\nAlice\n");
+    // A typo in the variable's name leaves no base URL at all.
+    for args in [
+        ["bulk", job.to_str().unwrap()],
+        ["sync", people.to_str().unwrap()],
+    ] {
+        let (code, stdout, stderr) = run(mapctl().args(args).env("MAP_BASE_ULR", "https://x"));
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("--base-url") && stderr.contains("MAP_BASE_URL"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--simulator"), "{stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+    }
 }

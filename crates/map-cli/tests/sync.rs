@@ -629,3 +629,51 @@ fn a_small_desired_state_reads_only_what_it_names_and_a_large_one_reads_the_list
     );
     assert!(ran.stdout.contains("- Group jc_repo_b\n"), "{}", ran.stdout);
 }
+
+#[test]
+fn an_empty_or_header_only_export_is_refused_before_mapctl_reads_map_core() {
+    let server = Server::start();
+    let groups: Vec<Value> = (0..23)
+        .map(|n| post_group(&format!("u-{n}"), &[]))
+        .collect();
+    seed(&server, &groups);
+    let before = state(&server);
+    let dir = scratch("empty-export");
+    for (name, text) in [
+        ("empty.csv", ""),
+        ("header.csv", "eduPersonPrincipalNames,userName\r\n"),
+    ] {
+        let file = write(&dir, name, text);
+        let ran = sync(&server, &[&file, "--prune-groups", "u-"]);
+        assert_eq!(ran.code, 2, "{name}: {}{}", ran.stdout, ran.stderr);
+        assert!(
+            ran.stderr
+                .contains(&format!("{file}: no users, groups or services in it"))
+                && ran.stderr.contains("--allow-empty"),
+            "{}",
+            ran.stderr
+        );
+        assert!(
+            !ran.stderr.contains("from mAP Core"),
+            "read nothing: {}",
+            ran.stderr
+        );
+    }
+    assert_eq!(state(&server), before, "no group deleted");
+}
+
+#[test]
+fn desired_users_may_come_from_standard_input() {
+    let server = Server::start();
+    let mut command = server.mapctl("reqwest", &["sync", "-", "--dry-run"]);
+    let ran = run(
+        &mut command,
+        Some("eduPersonPrincipalNames,userName\na@idp.example.ac.jp,A\n"),
+    );
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains("+ User a@idp.example.ac.jp"),
+        "{}",
+        ran.stdout
+    );
+}

@@ -66,7 +66,7 @@ pub use error::{PlanError, PlanProblem};
 pub use membership::Member;
 pub use operations::{bulk_id, operations};
 pub use plan::{Action, Change, Plan, SyncOptions, plan};
-pub use read::{Notices, ReadError, read_desired};
+pub use read::{Encoding, Notices, ReadError, UnknownEncoding, read_desired, read_desired_as};
 pub use simulate::{apply_in_memory, simulated_user_id};
 pub use state::{Current, Desired, DesiredResource, Kind, Origin, UserKey};
 pub use undo::{Undo, undo};

@@ -134,3 +134,99 @@ fn a_file_that_is_neither_json_nor_a_table_nor_a_workbook_says_so() {
         "{problems:?}"
     );
 }
+
+/// Excel's exports, as a nightly run meets them: each case read as it is must not change
+/// what the file meant.
+mod exports {
+    use super::*;
+    use map_sync::{Encoding, read_desired_as};
+
+    #[test]
+    fn a_stray_quote_is_refused_naming_its_line_rather_than_swallowing_the_rows_after_it() {
+        let text = "eduPersonPrincipalNames,userName,preferredLanguage\r\n\
+                    a@idp.example.ac.jp,\"Alice,en\r\n\
+                    b@idp.example.ac.jp,Bob,ja\r\n";
+        let problems = read("people.csv", text).unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "people.csv:2: a quote opened here is never closed: the rest of the file would be one cell"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_header_naming_a_column_twice_is_refused_naming_both() {
+        let text = "eduPersonPrincipalNames,userName,eduPersonPrincipalNames\n\
+                    a@idp.example.ac.jp,Alice,alice@idp.example.ac.jp\n";
+        let problems = read("people.csv", text).unwrap_err();
+        assert_eq!(
+            problems,
+            ["people.csv:1: columns 1 and 3 both name \"eduPersonPrincipalNames\": say it once"]
+        );
+    }
+
+    #[test]
+    fn a_row_with_more_cells_than_the_header_is_refused() {
+        let problems = read("people.csv", "userName,emails\nAlice,a@x.jp,\n").unwrap_err();
+        assert_eq!(
+            problems,
+            ["people.csv:2: column 3: the row has 3 cells, the header 2 columns"]
+        );
+    }
+
+    #[test]
+    fn crlf_files_name_the_same_lines_as_lf_ones() {
+        let lf = "userName,emails\nAlice,a@x.jp\n\nBob,not-an-address\n";
+        let crlf = lf.replace('\n', "\r\n");
+        let expected =
+            ["people.csv:4: column 2 (emails): \"not-an-address\" is not of the form name@domain"];
+        assert_eq!(read("people.csv", lf).unwrap_err(), expected);
+        assert_eq!(read("people.csv", &crlf).unwrap_err(), expected);
+        let desired = read("people.csv", &crlf.replace("not-an-address", "b@x.jp")).unwrap();
+        assert_eq!(desired.users[1].origin.to_string(), "people.csv:4");
+    }
+
+    #[test]
+    fn a_shift_jis_export_is_read_as_cp932_and_said() {
+        // "userName,emails\r\n山田 太郎,taro@example.ac.jp\r\n" in CP932.
+        let mut bytes = b"userName,emails\r\n".to_vec();
+        bytes.extend_from_slice(b"\x8eR\x93c \x91\xbe\x98Y,taro@example.ac.jp\r\n");
+        let mut desired = Desired::default();
+        let notices = read_desired("people.csv", &bytes, &mut desired).unwrap();
+        assert_eq!(
+            desired.users[0].attributes.string("userName").as_deref(),
+            Some("山田 太郎")
+        );
+        assert!(
+            notices.iter().any(|n| n.contains("read as CP932")),
+            "{notices:?}"
+        );
+        // Told to read UTF-8, it is refused, naming the line and the flag.
+        let mut desired = Desired::default();
+        let error =
+            read_desired_as("people.csv", &bytes, Encoding::Utf8, &mut desired).unwrap_err();
+        assert_eq!(
+            error.problems,
+            [
+                "people.csv:2: not UTF-8 text; say which encoding it is with --encoding utf-8|utf-16|cp932"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_utf16_unicode_text_export_is_read_by_its_bom() {
+        let text = "userName\temails\r\n山田\tyamada@example.ac.jp\r\n";
+        let bytes: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let mut desired = Desired::default();
+        read_desired("people.txt", &bytes, &mut desired).unwrap();
+        assert_eq!(
+            desired.users[0].attributes.string("userName").as_deref(),
+            Some("山田")
+        );
+        assert_eq!(desired.users[0].origin.to_string(), "people.txt:2");
+    }
+}

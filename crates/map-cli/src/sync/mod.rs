@@ -9,12 +9,13 @@
 mod print;
 mod saved;
 
+use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
 use map_bulk::ignore_events;
 use map_sync::{
-    ChangeResult, Desired, Plan, SyncOptions, UserKey, apply, plan, read_current, read_desired,
+    ChangeResult, Desired, Plan, SyncOptions, UserKey, apply, plan, read_current, read_desired_as,
     undo,
 };
 
@@ -136,26 +137,32 @@ fn options(args: &SyncArgs) -> SyncOptions {
 
 /// Every desired file read into one state, with the fingerprint of what a plan is made
 /// from (the files and the options); every bad row of every file is listed, and nothing is
-/// sent if any is bad.
+/// sent if any is bad. A file that gives nothing (a failed export) is refused unless
+/// `--allow-empty`, before anything is read from mAP Core.
 #[allow(clippy::print_stderr)]
 fn read_files(args: &SyncArgs) -> Result<(Desired, String), Exit> {
     let mut desired = Desired::default();
     let mut inputs = Inputs::default();
     let mut problems = Vec::new();
     for path in &args.desired {
-        let name = path.display().to_string();
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                problems.push(format!("{name}: cannot read: {error}"));
+        let (name, bytes) = match read_file(path) {
+            Ok(read) => read,
+            Err(problem) => {
+                problems.push(problem);
                 continue;
             }
         };
         inputs.add(name.as_bytes());
         inputs.add(&bytes);
-        match read_desired(&name, &bytes, &mut desired) {
+        let before = resources(&desired);
+        match read_desired_as(&name, &bytes, args.encoding, &mut desired) {
             Ok(notices) => notices.iter().for_each(|n| eprintln!("mapctl: {n}")),
             Err(error) => problems.extend(error.problems),
+        }
+        if resources(&desired) == before && !args.allow_empty {
+            problems.push(format!(
+                "{name}: no users, groups or services in it (a failed export?): give --allow-empty if that is meant"
+            ));
         }
     }
     if !problems.is_empty() {
@@ -171,6 +178,26 @@ fn read_files(args: &SyncArgs) -> Result<(Desired, String), Exit> {
         inputs.add(prefix.as_deref().unwrap_or("\0none").as_bytes());
     }
     Ok((desired, inputs.fingerprint()))
+}
+
+/// A desired file's name in messages and its bytes; `-` is standard input.
+fn read_file(path: &Path) -> Result<(String, Vec<u8>), String> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("standard input: cannot read: {e}"))?;
+        return Ok(("<stdin>".to_owned(), bytes));
+    }
+    let name = path.display().to_string();
+    std::fs::read(path)
+        .map(|bytes| (name.clone(), bytes))
+        .map_err(|error| format!("{name}: cannot read: {error}"))
+}
+
+fn resources(desired: &Desired) -> usize {
+    desired.users.len() + desired.groups.len() + desired.services.len()
 }
 
 #[allow(clippy::print_stderr)]

@@ -10,9 +10,7 @@ use map_entities::ResourceKind;
 use super::ReadError;
 use crate::state::{Desired, DesiredResource, Kind, Origin, value_of};
 
-pub(crate) fn read(name: &str, bytes: &[u8], desired: &mut Desired) -> Result<(), ReadError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| ReadError::one(format!("{name}: not UTF-8 text ({e})")))?;
+pub(crate) fn read(name: &str, text: &str, desired: &mut Desired) -> Result<(), ReadError> {
     let mut problems = Vec::new();
     for (line, document) in split(name, text)? {
         let origin = Origin::new(name, line);

@@ -4,12 +4,15 @@
 //! [`Desired`] state, or says every bad row with its file, line and column.
 
 mod documents;
+mod encoding;
 mod nii;
 mod table;
 mod users;
 mod xlsx;
 
 use crate::state::Desired;
+
+pub use encoding::{Encoding, UnknownEncoding};
 
 /// A desired file that cannot be read: every problem, each naming file, line and column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,8 +33,9 @@ impl ReadError {
 /// What reading a file found besides resources: columns ignored and why.
 pub type Notices = Vec<String>;
 
-/// Adds the resources of the file `name` (its content `bytes`) to `desired`, returning
-/// notices about what it ignored.
+/// Adds the resources of the file `name` (its content `bytes`, UTF-8 or, told as
+/// [`Encoding::Auto`] tells, UTF-16 or CP932) to `desired`, returning notices about what it
+/// ignored or how it read the file.
 ///
 /// ```
 /// use map_sync::{Desired, read_desired};
@@ -44,16 +48,40 @@ pub type Notices = Vec<String>;
 /// # Ok::<(), map_sync::ReadError>(())
 /// ```
 pub fn read_desired(name: &str, bytes: &[u8], desired: &mut Desired) -> Result<Notices, ReadError> {
-    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    read_desired_as(name, bytes, Encoding::Auto, desired)
+}
+
+/// [`read_desired`] with the file's text encoding given (`--encoding`); an XLSX workbook
+/// is a zip whatever is given.
+///
+/// ```
+/// use map_sync::{Desired, Encoding, read_desired_as};
+///
+/// // "userName\n山田\n" as Excel writes a CSV on Japanese Windows (CP932).
+/// let cp932 = b"userName\n\x8eR\x93c\n";
+/// let mut desired = Desired::default();
+/// read_desired_as("people.csv", cp932, Encoding::Cp932, &mut desired)?;
+/// assert_eq!(desired.users[0].attributes.string("userName").as_deref(), Some("山田"));
+/// # Ok::<(), map_sync::ReadError>(())
+/// ```
+pub fn read_desired_as(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+    desired: &mut Desired,
+) -> Result<Notices, ReadError> {
     if bytes.starts_with(b"PK\x03\x04") {
         let table = xlsx::first_sheet(name, bytes)?;
         return users::from_table(name, &table, desired);
     }
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let (text, decoded_as) = encoding::decode(name, bytes, encoding)?;
+    let mut notices: Notices = decoded_as.into_iter().collect();
+    let first = text.bytes().find(|b| !b.is_ascii_whitespace());
     if matches!(first, Some(b'{' | b'[')) {
-        documents::read(name, bytes, desired)?;
-        return Ok(Vec::new());
+        documents::read(name, &text, desired)?;
+        return Ok(notices);
     }
-    let table = table::read_delimited(name, bytes)?;
-    users::from_table(name, &table, desired)
+    let table = table::read_delimited(name, &text)?;
+    notices.extend(users::from_table(name, &table, desired)?);
+    Ok(notices)
 }

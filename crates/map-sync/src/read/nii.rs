@@ -55,7 +55,7 @@ pub(crate) fn users(
     desired: &mut Desired,
 ) -> Result<Notices, ReadError> {
     let header = &table.rows[header_at];
-    let mut problems = Vec::new();
+    let mut problems = header.repeated_columns(name);
     let mut notices = Vec::new();
     let mut columns: Vec<Option<&str>> = Vec::new();
     for (i, cell) in header.cells.iter().enumerate() {

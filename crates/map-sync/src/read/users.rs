@@ -32,7 +32,7 @@ pub(crate) fn from_table(
     else {
         return Ok(Vec::new());
     };
-    let mut problems = Vec::new();
+    let mut problems = header.repeated_columns(name);
     let columns: Vec<&str> = header.cells.iter().map(|c| c.trim()).collect();
     for (i, column) in columns.iter().enumerate() {
         if !COLUMNS.contains(column) {
@@ -73,15 +73,12 @@ pub(crate) fn from_table(
 fn user_row(name: &str, columns: &[&str], row: &Row) -> Result<DesiredResource, Vec<String>> {
     let mut user = DesiredResource::new(Map::new(), Origin::new(name, row.line));
     let mut problems = Vec::new();
-    if row.cells.len() > columns.len()
-        && row.cells[columns.len()..]
-            .iter()
-            .any(|c| !c.trim().is_empty())
-    {
+    if row.cells.len() > columns.len() {
         problems.push(format!(
-            "{name}:{}: column {}: beyond the header's {} columns",
+            "{name}:{}: column {}: the row has {} cells, the header {} columns",
             row.line,
             columns.len() + 1,
+            row.cells.len(),
             columns.len()
         ));
     }

@@ -25,7 +25,13 @@ pub(crate) fn first_sheet(name: &str, bytes: &[u8]) -> Result<Table, ReadError> 
             cells: cells.iter().map(text).collect(),
         })
         .collect();
-    Ok(Table { rows })
+    let table = Table { rows };
+    let problems = table.multi_line_cells(name);
+    if problems.is_empty() {
+        Ok(table)
+    } else {
+        Err(ReadError { problems })
+    }
 }
 
 /// A cell as the text a CSV export would hold (whole numbers without `.0`).
