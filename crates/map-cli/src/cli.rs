@@ -108,6 +108,16 @@ pub(crate) struct SyncArgs {
     /// Print the plan; send no write.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// The most groups a plan may delete, as a count or a percentage of the existing groups
+    /// under --prune-groups (a percentage allows at least 10); a plan over it sends nothing
+    /// and exits 4.
+    #[arg(long, value_name = "N|P%", default_value = "10%")]
+    pub(crate) max_deletes: map_sync::Limit,
+    /// The most memberships a plan may remove, as a count or a percentage of the
+    /// memberships of the groups it changes (a percentage allows at least 10); a plan over
+    /// it sends nothing and exits 4.
+    #[arg(long, value_name = "N|P%", default_value = "10%")]
+    pub(crate) max_removals: map_sync::Limit,
     /// After applying, write to FILE a bulk job that reverses every change that succeeded
     /// (run it with `mapctl bulk FILE`).
     #[arg(long, value_name = "FILE")]

@@ -15,6 +15,9 @@ pub(crate) enum Exit {
     Unreachable(String),
     /// 1, with a message.
     Failure(String),
+    /// 4: a sync plan goes over a safety limit; nothing was sent. The message says which
+    /// limit and the flag that raises it.
+    HeldBack(String),
 }
 
 impl Exit {
@@ -44,6 +47,10 @@ impl From<Exit> for ExitCode {
             Exit::Failure(message) => {
                 eprintln!("mapctl: {message}");
                 ExitCode::from(1)
+            }
+            Exit::HeldBack(message) => {
+                eprintln!("mapctl: {message}");
+                ExitCode::from(4)
             }
         }
     }

@@ -677,3 +677,68 @@ fn desired_users_may_come_from_standard_input() {
         ran.stdout
     );
 }
+
+#[test]
+fn a_plan_over_a_safety_limit_is_held_back_with_exit_4_and_sends_nothing() {
+    let server = Server::start();
+    let mut operations: Vec<Value> = (0..30)
+        .map(|n| {
+            post_user(
+                &format!("m{n}"),
+                &format!("M{n}"),
+                &format!("m{n}@idp.example.ac.jp"),
+            )
+        })
+        .collect();
+    let refs: Vec<String> = (0..30).map(|n| format!("bulkId:m{n}")).collect();
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    operations.push(post_group("lab-big", &refs));
+    operations.extend((0..23).map(|n| post_group(&format!("u-{n}"), &[])));
+    seed(&server, &operations);
+    let before = state(&server);
+    let dir = scratch("safety-limits");
+    let keep = json!({"schemas": [GROUP], "id": "u-0", "displayName": "u-0"});
+    let groups = write(&dir, "groups.ndjson", &format!("{keep}\n"));
+
+    // 22 of 23 groups pruned: over 10% (at least 10).
+    let dry = sync(&server, &[&groups, "--prune-groups", "u-", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}{}", dry.stdout, dry.stderr);
+    assert!(
+        dry.stderr
+            .contains("an apply would be held back by a safety limit"),
+        "{}",
+        dry.stderr
+    );
+    let held = sync(&server, &[&groups, "--prune-groups", "u-"]);
+    assert_eq!(held.code, 4, "{}{}", held.stdout, held.stderr);
+    assert!(
+        held.stderr.contains("the plan makes 22 group deletions, over the 10 allowed by --max-deletes 10% of 23 groups under the prune prefix")
+            && held.stderr.contains("raise it with --max-deletes"),
+        "{}",
+        held.stderr
+    );
+
+    // lab-big keeps 5 of its 30 members: 25 removals.
+    let lab = json!({"schemas": [GROUP], "id": "lab-big", "displayName": "lab-big",
+        "members": (0..5).map(|n| json!({"value": format!("m{n}@idp.example.ac.jp")})).collect::<Vec<_>>()});
+    let lab = write(&dir, "lab.ndjson", &format!("{lab}\n"));
+    let held = sync(&server, &[&lab]);
+    assert_eq!(held.code, 4, "{}{}", held.stdout, held.stderr);
+    assert!(
+        held.stderr
+            .contains("25 membership removals, over the 10 allowed by --max-removals"),
+        "{}",
+        held.stderr
+    );
+    assert_eq!(state(&server), before, "nothing was sent");
+
+    // A person who means it raises the limits.
+    let applied = sync(&server, &[&lab, "--max-removals", "25"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    assert_eq!(members(&state(&server), "lab-big").len(), 5);
+    let applied = sync(
+        &server,
+        &[&groups, "--prune-groups", "u-", "--max-deletes", "100%"],
+    );
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+}

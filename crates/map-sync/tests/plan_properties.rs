@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use map_sync::{
-    Action, Attributes, Current, Desired, DesiredResource, Kind, Origin, SyncOptions,
-    apply_in_memory, operations, plan,
+    Action, Attributes, Current, Desired, DesiredResource, Kind, Limit, Origin, SafetyLimits,
+    SyncOptions, apply_in_memory, operations, plan,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -233,6 +233,46 @@ proptest! {
             }
         }
         check_memberships(&desired, &after, &options)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A plan within the limits is never held back; one over them always is. Deletions
+    /// and removals are counted here from the plan's own changes.
+    #[test]
+    fn a_plan_is_held_back_exactly_when_it_goes_over_a_limit(
+        current in current(),
+        (users, groups) in desired(),
+        options in options(),
+        (max_deletes, max_removals) in (0u64..4, 0u64..6),
+        percent in 0.0f64..100.0,
+    ) {
+        let desired = build(&users, &groups, &current);
+        let planned = plan(&desired, &current, &options).unwrap();
+        let deletes = planned.count(Action::Delete) as u64;
+        let removals: u64 = planned.changes.iter().map(|c| c.members_removed.len() as u64).sum();
+        let counts = SafetyLimits {
+            max_deletes: Limit::Count(max_deletes),
+            max_removals: Limit::Count(max_removals),
+        };
+        let held = counts.check(&planned, &current, &options);
+        let held_for = |what: &str| held.iter().any(|h| h.what == what);
+        prop_assert_eq!(held_for("group deletions"), deletes > max_deletes, "{:?}", held);
+        prop_assert_eq!(held_for("membership removals"), removals > max_removals, "{:?}", held);
+        for h in &held {
+            prop_assert!(h.planned > h.allowed);
+        }
+        // A percentage never holds back a plan of at most 10 of a kind.
+        let shares = SafetyLimits { max_deletes: Limit::Percent(percent), max_removals: Limit::Percent(percent) };
+        let held = shares.check(&planned, &current, &options);
+        prop_assert!(held.iter().all(|h| h.planned > SafetyLimits::FLOOR), "{:?}", held);
+        let prunable = options.prune_groups.as_deref().map_or(0, |prefix| {
+            current.groups.iter().filter(|g| g.plain_str("id").is_some_and(|id| id.starts_with(prefix))).count()
+        }) as u64;
+        let allowed = ((prunable as f64 * percent / 100.0).floor() as u64).max(SafetyLimits::FLOOR);
+        prop_assert_eq!(held.iter().any(|h| h.what == "group deletions"), deletes > allowed);
     }
 }
 

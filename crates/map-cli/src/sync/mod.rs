@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use map_bulk::ignore_events;
 use map_sync::{
-    ChangeResult, Desired, Plan, SyncOptions, UserKey, apply, plan, read_current, read_desired_as,
-    undo,
+    ChangeResult, Desired, HeldBack, Plan, SafetyLimits, SyncOptions, UserKey, apply, plan,
+    read_current, read_desired_as, undo,
 };
 
 use crate::bulk::exit_for;
@@ -45,19 +45,32 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         Ok(resumed) => resumed.flatten(),
         Err(exit) => return exit,
     };
-    let plan = match (resumed, &saved) {
+    let (plan, held_back) = match (resumed, &saved) {
         (Some(plan), Some(saved)) => {
             eprintln!(
                 "mapctl: resuming the plan saved in {} (not planning anew)",
                 saved.path().display()
             );
-            plan
+            (plan, Vec::new())
         }
-        _ => match plan_anew(&target, &desired, &options(&args)).await {
-            Ok(plan) => plan,
+        _ => match plan_anew(&target, &desired, &args).await {
+            Ok(planned) => planned,
             Err(exit) => return exit,
         },
     };
+    if !held_back.is_empty() {
+        printer.plan(&plan, None);
+        let reasons: Vec<String> = held_back.iter().map(ToString::to_string).collect();
+        let verdict = format!(
+            "held back by a safety limit, nothing sent: {}",
+            reasons.join("; ")
+        );
+        if args.dry_run {
+            eprintln!("mapctl: an apply would be {verdict}");
+            return Exit::Success;
+        }
+        return Exit::HeldBack(verdict);
+    }
     if args.dry_run {
         printer.plan(&plan, None);
         return Exit::Success;
@@ -94,13 +107,15 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
     exit_for(&report)
 }
 
-/// Reads what mAP Core holds and plans from it, saying on stderr how long each took.
+/// Reads what mAP Core holds and plans from it, saying on stderr how long each took; with
+/// the safety limits the plan goes over.
 #[allow(clippy::print_stderr)]
 async fn plan_anew(
     target: &connect::Target,
     desired: &Desired,
-    options: &SyncOptions,
-) -> Result<Plan, Exit> {
+    args: &SyncArgs,
+) -> Result<(Plan, Vec<HeldBack>), Exit> {
+    let options = &options(args);
     let started = Instant::now();
     let current = read_current(&target.resources(), desired, options)
         .await
@@ -120,7 +135,12 @@ async fn plan_anew(
         planned.changes.len(),
         started.elapsed().as_secs_f64()
     );
-    Ok(planned)
+    let limits = SafetyLimits {
+        max_deletes: args.max_deletes,
+        max_removals: args.max_removals,
+    };
+    let held_back = limits.check(&planned, &current, options);
+    Ok((planned, held_back))
 }
 
 fn options(args: &SyncArgs) -> SyncOptions {
