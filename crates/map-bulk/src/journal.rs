@@ -118,6 +118,18 @@ pub enum JournalError {
         /// This job's fingerprint.
         job: JobFingerprint,
     },
+    /// The journal was written against another server: the ids it holds are that server's.
+    #[error(
+        "journal {path} was written against {journal}, not {server}: resume it against {journal}, or use a new journal file"
+    )]
+    DifferentServer {
+        /// The journal's path.
+        path: PathBuf,
+        /// The server the journal names.
+        journal: String,
+        /// The server of this run.
+        server: String,
+    },
     /// A line of the journal is not a journal record (only a torn last line, from a process
     /// killed while writing it, is tolerated).
     #[error("journal {path}, line {line}: {message}")]
@@ -140,6 +152,10 @@ enum Record {
         format: String,
         version: u32,
         job: String,
+        /// The base URL of the server it was written against (journals written before it
+        /// was recorded have none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
     },
     /// Written before a request is sent.
     Sending { request: u64, operations: Vec<u64> },
@@ -434,6 +450,9 @@ pub struct Journal {
     job: JobFingerprint,
     /// Open for appending once the first record is written.
     file: Option<File>,
+    /// The server this run sends to, and the one an earlier run wrote against.
+    server: Option<String>,
+    earlier_server: Option<String>,
     restored: Restored,
     buffer: Vec<u8>,
 }
@@ -464,6 +483,8 @@ impl Journal {
             path: path.clone(),
             job,
             file: None,
+            server: None,
+            earlier_server: None,
             restored: Restored::default(),
             buffer: Vec::new(),
         };
@@ -524,8 +545,10 @@ impl Journal {
                         format,
                         version,
                         job,
+                        server,
                     },
                 ) => {
+                    self.earlier_server = server;
                     if format != FORMAT || version != VERSION {
                         return Err(corrupt(format!(
                             "a journal of format {format:?} version {version}; this is {FORMAT:?} version {VERSION}"
@@ -566,6 +589,39 @@ impl Journal {
         }
         self.restored.interrupted = in_flight;
         Ok(complete)
+    }
+
+    /// The same journal for a run against `server` (its base URL), which a new journal
+    /// records; one an earlier run wrote against another server is refused, since the ids
+    /// it holds are that server's.
+    ///
+    /// ```
+    /// use map_bulk::{JobOperation, Journal, JournalError};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("job.journal");
+    /// let op: JobOperation = serde_json::from_str(r#"{"method":"DELETE","path":"/Groups/g"}"#)?;
+    /// let journal = Journal::open(&path, &mut vec![op])?.for_server("https://a.example.ac.jp/")?;
+    /// assert_eq!(journal.server(), Some("https://a.example.ac.jp/"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_server(mut self, server: &str) -> Result<Self, JournalError> {
+        if let Some(earlier) = &self.earlier_server {
+            if earlier != server {
+                return Err(JournalError::DifferentServer {
+                    path: self.path.clone(),
+                    journal: earlier.clone(),
+                    server: server.to_owned(),
+                });
+            }
+        }
+        self.server = Some(server.to_owned());
+        Ok(self)
+    }
+
+    /// The server this journal is for, if it was said ([`Journal::for_server`]).
+    pub fn server(&self) -> Option<&str> {
+        self.server.as_deref().or(self.earlier_server.as_deref())
     }
 
     /// Where the journal is.
@@ -637,14 +693,13 @@ impl Journal {
 
     fn file(&mut self) -> io::Result<&File> {
         if self.file.is_none() {
-            let mut file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
+            let mut file =
+                private(OpenOptions::new().create(true).append(true)).open(&self.path)?;
             let header = Record::Journal {
                 format: FORMAT.to_owned(),
                 version: VERSION,
                 job: self.job.as_str().to_owned(),
+                server: self.server.clone(),
             };
             let mut line = serde_json::to_vec(&header)?;
             line.push(b'\n');
@@ -654,6 +709,19 @@ impl Journal {
         self.file
             .as_ref()
             .ok_or_else(|| io::Error::other("journal file not open"))
+    }
+}
+
+/// A journal holds what the job sends (names, addresses): readable by its owner alone.
+fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600)
+    }
+    #[cfg(not(unix))]
+    {
+        options
     }
 }
 
@@ -680,6 +748,40 @@ mod tests {
             serde_json::to_string(&Record::Settled(SettledRecord::of(&outcome))).unwrap();
         line.push('\n');
         line
+    }
+
+    #[test]
+    fn a_journal_is_private_and_refused_against_another_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.journal");
+        let op: crate::JobOperation =
+            serde_json::from_str(r#"{"method":"DELETE","path":"/Groups/g"}"#).unwrap();
+        let mut journal = Journal::open(&path, &mut vec![op.clone()])
+            .unwrap()
+            .for_server("https://a.example.ac.jp/")
+            .unwrap();
+        journal.record_sending(1, [0].into_iter()).unwrap();
+        drop(journal);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let again = Journal::open(&path, &mut vec![op.clone()]).unwrap();
+        assert_eq!(again.server(), Some("https://a.example.ac.jp/"));
+        let error = again.for_server("https://b.example.ac.jp/").unwrap_err();
+        assert!(
+            matches!(&error, JournalError::DifferentServer { journal, server, .. }
+                if journal == "https://a.example.ac.jp/" && server == "https://b.example.ac.jp/"),
+            "{error}"
+        );
+        assert!(
+            Journal::open(&path, &mut vec![op])
+                .unwrap()
+                .for_server("https://a.example.ac.jp/")
+                .is_ok()
+        );
     }
 
     #[test]

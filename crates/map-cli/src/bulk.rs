@@ -42,11 +42,18 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         None => None,
     };
 
-    let (engine, _simulator) =
-        match connect::engine(&args.connect, &args.engine, fail_on_errors).await {
-            Ok(engine) => engine,
-            Err(exit) => return exit,
-        };
+    let target = match connect::target(&args.connect).await {
+        Ok(target) => target,
+        Err(exit) => return exit,
+    };
+    let journal = match journal.map(|j| j.for_server(target.endpoint.base_url().as_str())) {
+        Some(Err(error)) => return Exit::usage(error.to_string()),
+        journal => journal.transpose().ok().flatten(),
+    };
+    let engine = match target.engine(&args.engine, fail_on_errors) {
+        Ok(engine) => engine,
+        Err(exit) => return exit,
+    };
     run_job(
         &engine,
         &mut reader,

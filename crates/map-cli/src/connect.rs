@@ -25,7 +25,7 @@ pub(crate) struct Target {
     pub(crate) credentials: Credentials,
     pub(crate) transport: Arc<dyn Transport>,
     pub(crate) timeout: Duration,
-    pub(crate) simulator: Option<Simulator>,
+    _simulator: Option<Simulator>,
 }
 
 /// The base URL's deployment, or (with `--simulator`) an embedded simulator, said on
@@ -47,7 +47,7 @@ pub(crate) async fn target(connect: &ConnectArgs) -> Result<Target, Exit> {
             credentials,
             transport,
             timeout,
-            simulator: None,
+            _simulator: None,
         });
     }
     let simulator = Simulator::start(SimConfig::default())
@@ -63,7 +63,7 @@ pub(crate) async fn target(connect: &ConnectArgs) -> Result<Target, Exit> {
         credentials: simulator.credentials().clone(),
         transport,
         timeout,
-        simulator: Some(simulator),
+        _simulator: Some(simulator),
     })
 }
 
@@ -92,17 +92,6 @@ impl Target {
             .with_attempt_timeout(self.timeout);
         ResourceClient::new(pipeline, &self.credentials)
     }
-}
-
-/// The engine `bulk` runs a job with, and the embedded simulator it runs against, if any.
-pub(crate) async fn engine(
-    connect: &ConnectArgs,
-    engine_args: &EngineArgs,
-    fail_on_errors: Option<u64>,
-) -> Result<(Engine, Option<Simulator>), Exit> {
-    let target = target(connect).await?;
-    let engine = target.engine(engine_args, fail_on_errors)?;
-    Ok((engine, target.simulator))
 }
 
 /// The endpoint at `base_url`; a URL that cannot be used is a usage error.

@@ -12,6 +12,7 @@ mod connect;
 mod credentials;
 mod demo;
 mod exit;
+mod private_file;
 mod report;
 mod resources;
 mod serve;

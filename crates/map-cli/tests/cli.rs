@@ -720,3 +720,42 @@ fn bulk_and_sync_without_a_base_url_refuse_rather_than_run_on_a_simulator() {
         assert!(stdout.is_empty(), "{stdout}");
     }
 }
+
+#[test]
+fn a_journal_written_against_one_server_is_refused_against_another() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let a = runtime
+        .block_on(Simulator::start(SimConfig::default()))
+        .unwrap();
+    let b = runtime
+        .block_on(Simulator::start(SimConfig::default()))
+        .unwrap();
+    let path = job_file("two-servers.ndjson", NDJSON);
+    let journal = path.with_extension("journal");
+    let _ = std::fs::remove_file(&journal);
+    let bulk = |sim: &Simulator| {
+        let credentials = sim.credentials();
+        run(mapctl()
+            .arg("bulk")
+            .arg(&path)
+            .arg("--journal")
+            .arg(&journal)
+            .args(["--base-url", sim.base_url()])
+            .env("MAP_ACCESS_TOKEN", credentials.access_token.expose_secret())
+            .env(
+                "MAP_CLIENT_SECRET",
+                credentials.client_secret.expose_secret(),
+            ))
+    };
+    let (code, stdout, stderr) = bulk(&a);
+    assert!(code == 0 || code == 1, "{stdout}{stderr}");
+    assert!(journal.exists(), "{stderr}");
+    let (code, _, stderr) = bulk(&b);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("was written against {}", a.base_url()))
+            && stderr.contains(b.base_url()),
+        "{stderr}"
+    );
+    assert_eq!(b.counters().bulk_requests, 0);
+}

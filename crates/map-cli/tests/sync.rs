@@ -506,9 +506,37 @@ fn an_interrupted_run_resumes_its_saved_plan_with_the_journal() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    let saved_plan = format!("{journal}.plan.json");
+    assert!(Path::new(&saved_plan).exists(), "the plan was saved");
+    #[cfg(unix)]
+    for file in [&journal, &saved_plan] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} holds names: its owner's alone");
+    }
+    let stale_plan = dir.join("stale.journal.plan.json");
+    std::fs::copy(&saved_plan, &stale_plan).unwrap();
+
+    // Against another server, the saved plan (and its ids) are refused, naming both.
+    let other = Server::start();
+    let elsewhere = run(other.mapctl("reqwest", &args), None);
+    assert_eq!(
+        elsewhere.code, 2,
+        "{}{}",
+        elsewhere.stdout, elsewhere.stderr
+    );
     assert!(
-        Path::new(&format!("{journal}.plan.json")).exists(),
-        "the plan was saved"
+        elsewhere
+            .stderr
+            .contains(&format!("was planned against {}", server.sim.base_url()))
+            && elsewhere.stderr.contains(other.sim.base_url()),
+        "{}",
+        elsewhere.stderr
+    );
+    assert_eq!(
+        other.sim.counters().bulk_requests,
+        0,
+        "nothing sent to the other server"
     );
 
     // With a desired file changed in between, the saved plan is not resumed, nor replaced.
@@ -572,6 +600,30 @@ fn an_interrupted_run_resumes_its_saved_plan_with_the_journal() {
         "{}",
         again.stdout
     );
+
+    // A saved plan whose journal never recorded a send (killed between the two) is
+    // discarded and planned anew, not left to refuse every later run.
+    let stale_journal = dir.join("stale.journal").display().to_string();
+    let mut stale_args = args;
+    stale_args[4] = &stale_journal;
+    let replanned = run(server.mapctl("reqwest", &stale_args), None);
+    assert_eq!(
+        replanned.code, 0,
+        "{}{}",
+        replanned.stdout, replanned.stderr
+    );
+    assert!(
+        replanned.stderr.contains("nothing of it was sent")
+            && replanned.stderr.contains("planning anew"),
+        "{}",
+        replanned.stderr
+    );
+    assert!(
+        replanned.stdout.contains("nothing to change"),
+        "{}",
+        replanned.stdout
+    );
+    assert!(!stale_plan.exists());
 }
 
 #[test]

@@ -41,7 +41,12 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
     };
     let printer = Printer::new(args.connect.output);
     let saved = args.engine.journal.as_deref().map(Saved::beside);
-    let resumed = match saved.as_ref().map(|s| s.resume(&inputs)).transpose() {
+    let server = target.endpoint.base_url().to_string();
+    let resumed = match saved
+        .as_ref()
+        .map(|s| s.resume(&inputs, &server))
+        .transpose()
+    {
         Ok(resumed) => resumed.flatten(),
         Err(exit) => return exit,
     };
@@ -85,7 +90,7 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
     };
     let journal = match saved
         .as_ref()
-        .map(|s| s.save_and_open(&inputs, &plan))
+        .map(|s| s.save_and_open(&inputs, &server, &plan))
         .transpose()
     {
         Ok(journal) => journal,
@@ -228,7 +233,7 @@ fn write_undo(path: &Path, plan: &Plan, results: &[ChangeResult]) -> Result<(), 
         serde_json::to_writer(&mut text, operation).map_err(|e| Exit::failure(e.to_string()))?;
         text.push(b'\n');
     }
-    std::fs::write(path, text)
+    crate::private_file::write(path, &text)
         .map_err(|e| Exit::failure(format!("cannot write {}: {e}", path.display())))?;
     eprintln!(
         "mapctl: wrote {} ({} operations; run it with `mapctl bulk {}` to undo)",

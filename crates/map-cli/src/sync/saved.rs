@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::exit::Exit;
+use crate::private_file;
 
 /// What a plan was made from, hashed: files (name and bytes) and options, in order.
 #[derive(Default)]
@@ -31,6 +32,9 @@ impl Inputs {
 #[derive(Serialize, Deserialize)]
 struct SavedPlan {
     inputs: String,
+    /// The base URL it was planned against (plans saved before it was recorded have none).
+    #[serde(default)]
+    server: Option<String>,
     plan: Plan,
 }
 
@@ -54,9 +58,11 @@ impl Saved {
         &self.path
     }
 
-    /// The plan to resume, if one is saved: refused when it was made from other inputs, or
-    /// when its journal is gone (what was sent could not be known).
-    pub(crate) fn resume(&self, inputs: &str) -> Result<Option<Plan>, Exit> {
+    /// The plan to resume, if one is saved: refused when it was made from other inputs or
+    /// against another server. One whose journal never recorded a send (the run was killed
+    /// or refused before sending) is discarded, said on stderr, and planned anew.
+    #[allow(clippy::print_stderr)]
+    pub(crate) fn resume(&self, inputs: &str, server: &str) -> Result<Option<Plan>, Exit> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -81,29 +87,49 @@ impl Saved {
                 self.path.display()
             )));
         }
-        if !self.journal.exists() {
+        if let Some(saved_server) = saved.server.as_deref().filter(|s| *s != server) {
             return Err(Exit::usage(format!(
-                "{} has no journal {}: what it sent cannot be known; check mAP Core, then remove {} to plan anew",
+                "{} was planned against {saved_server}, not {server}: finish it there, or remove {} and {} to plan anew",
                 self.path.display(),
                 self.journal.display(),
                 self.path.display()
             )));
         }
+        if !self.journal.exists() {
+            // The journal is written before the first request leaves: without one, nothing
+            // of this plan was sent.
+            eprintln!(
+                "mapctl: {} was saved but nothing of it was sent (no journal {}): discarded, planning anew",
+                self.path.display(),
+                self.journal.display()
+            );
+            std::fs::remove_file(&self.path)
+                .map_err(|e| Exit::usage(format!("cannot remove {}: {e}", self.path.display())))?;
+            return Ok(None);
+        }
         Ok(Some(saved.plan))
     }
 
     /// Saves `plan` (unless it is the one resumed) and opens the journal for its job.
-    pub(crate) fn save_and_open(&self, inputs: &str, plan: &Plan) -> Result<Journal, Exit> {
+    pub(crate) fn save_and_open(
+        &self,
+        inputs: &str,
+        server: &str,
+        plan: &Plan,
+    ) -> Result<Journal, Exit> {
         if !self.path.exists() {
             let saved = SavedPlan {
                 inputs: inputs.to_owned(),
+                server: Some(server.to_owned()),
                 plan: plan.clone(),
             };
             let text = serde_json::to_vec(&saved).map_err(|e| Exit::failure(e.to_string()))?;
-            std::fs::write(&self.path, text)
+            private_file::write(&self.path, &text)
                 .map_err(|e| Exit::usage(format!("cannot write {}: {e}", self.path.display())))?;
         }
-        Journal::open(&self.journal, &mut job(plan)).map_err(|e| Exit::usage(e.to_string()))
+        Journal::open(&self.journal, &mut job(plan))
+            .and_then(|journal| journal.for_server(server))
+            .map_err(|e| Exit::usage(e.to_string()))
     }
 
     /// A run that settled every operation removes the journal and the saved plan, so that
