@@ -1,6 +1,6 @@
 //! `mapctl bulk`: read a job, run it against mAP Core (or the embedded simulator), report.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -142,27 +142,42 @@ fn dry_run(reader: &mut JobReader, limits: Limits, journal: Option<&Path>) -> Ex
         Ok(substitutions) => substitutions,
         Err(error) => return Exit::usage(error.to_string()),
     };
-    println!("dry run: nothing was sent");
-    if let Some(journal) = &journal {
-        println!(
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // A closed standard output ends the printing, not the command.
+    let _ =
+        write_dry_run(&mut out, journal.as_ref(), &plan, &substitutions).and_then(|()| out.flush());
+    Exit::Success
+}
+
+fn write_dry_run(
+    out: &mut dyn Write,
+    journal: Option<&Journal>,
+    plan: &map_bulk::Plan,
+    substitutions: &[map_bulk::Substitution],
+) -> std::io::Result<()> {
+    writeln!(out, "dry run: nothing was sent")?;
+    if let Some(journal) = journal {
+        writeln!(
+            out,
             "journal {}: {} operations settled in an earlier run (not sent again), {} were in flight when it stopped",
             journal.path().display(),
             journal.settled_earlier(),
             journal.interrupted()
-        );
+        )?;
     }
-    print!("{plan}");
+    write!(out, "{plan}")?;
     if substitutions.is_empty() {
-        println!(
+        writeln!(
+            out,
             "no substitutions: no operation refers to a resource created by an earlier request"
-        );
+        )
     } else {
-        println!("{} substitutions:", substitutions.len());
+        writeln!(out, "{} substitutions:", substitutions.len())?;
         for substitution in substitutions {
-            println!("  {substitution}");
+            writeln!(out, "  {substitution}")?;
         }
+        Ok(())
     }
-    Exit::Success
 }
 
 /// A BulkRequest document may carry its own failOnErrors.

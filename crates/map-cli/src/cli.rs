@@ -122,6 +122,10 @@ pub(crate) struct SyncArgs {
     /// (run it with `mapctl bulk FILE`).
     #[arg(long, value_name = "FILE")]
     pub(crate) undo: Option<PathBuf>,
+    /// Append to FILE one JSON line per change sent (time, run, kind, key, id, action,
+    /// attributes before and after, members added and removed, outcome); never truncated.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit_log: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) connect: ConnectArgs,
     #[command(flatten)]

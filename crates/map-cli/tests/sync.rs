@@ -794,3 +794,76 @@ fn a_plan_over_a_safety_limit_is_held_back_with_exit_4_and_sends_nothing() {
     );
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
 }
+
+#[test]
+fn a_closed_standard_output_loses_no_undo_file_and_panics_nowhere() {
+    for output in ["json", "human"] {
+        let server = Server::start();
+        seed(&server, &[post_user("ann", "Ann", "ann@idp.example.ac.jp")]);
+        let dir = scratch(&format!("closed-stdout-{output}"));
+        let people = write(
+            &dir,
+            "people.csv",
+            "eduPersonPrincipalNames,userName\nann@idp.example.ac.jp,Ann Lee\nbo@idp.example.ac.jp,Bo\n",
+        );
+        let undo = dir.join("u.ndjson").display().to_string();
+        // A pipe whose reader is gone before mapctl writes: every write fails (`| head -c 0`).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let ran = server
+            .mapctl(
+                "reqwest",
+                &["sync", &people, "--output", output, "--undo", &undo],
+            )
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        assert_eq!(ran.status.code(), Some(0), "{output}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let undo = std::fs::read_to_string(&undo).unwrap();
+        assert_eq!(undo.lines().count(), 1, "Ann's name restored: {undo}");
+    }
+}
+
+#[test]
+fn the_audit_log_gains_a_line_per_change_and_keeps_what_it_had() {
+    let server = Server::start();
+    seed(&server, &[post_user("ann", "Ann", "ann@idp.example.ac.jp")]);
+    let dir = scratch("audit-log");
+    let log = dir.join("audit.ndjson").display().to_string();
+    let people = write(
+        &dir,
+        "people.csv",
+        "eduPersonPrincipalNames,userName\nann@idp.example.ac.jp,Ann Lee\n",
+    );
+    let first = sync(&server, &[&people, "--audit-log", &log]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    std::fs::write(&people, "eduPersonPrincipalNames,userName\nann@idp.example.ac.jp,Ann Smith\nbo@idp.example.ac.jp,Bo\n").unwrap();
+    let second = sync(&server, &[&people, "--audit-log", &log]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["action"], "update");
+    assert_eq!(lines[0]["attributes"][0]["from"], "Ann");
+    assert_eq!(lines[0]["attributes"][0]["to"], "Ann Lee");
+    assert_eq!(lines[0]["outcome"]["result"], "succeeded");
+    assert_ne!(lines[0]["run"], lines[1]["run"], "two runs");
+    assert_eq!(lines[1]["run"], lines[2]["run"]);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["time"].as_str().is_some_and(|t| t.ends_with('Z')))
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&log).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

@@ -6,6 +6,7 @@
 //! sent; a run with the same FILE whose job did not finish resumes that plan (nothing that
 //! settled is sent again) instead of planning anew.
 
+mod audit;
 mod print;
 mod saved;
 
@@ -100,16 +101,28 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         Ok(applied) => applied,
         Err(error) => return Exit::usage(error.to_string()),
     };
-    printer.plan(&plan, Some(&results));
-    if let Some(path) = &args.undo {
-        if let Err(exit) = write_undo(path, &plan, &results) {
-            return exit;
+    // What must outlast the run is written before the report is printed, so that a closed
+    // standard output cannot lose it.
+    if let Some(path) = &args.audit_log {
+        if let Err(error) = audit::append(path, &audit::run_id(), &plan, &results) {
+            eprintln!(
+                "mapctl: cannot append to the audit log {}: {error}",
+                path.display()
+            );
         }
     }
+    let undo_written = args
+        .undo
+        .as_ref()
+        .map(|path| write_undo(path, &plan, &results));
     if let Some(saved) = &saved {
         saved.finish(report.stopped.is_none());
     }
-    exit_for(&report)
+    printer.plan(&plan, Some(&results));
+    match undo_written {
+        Some(Err(exit)) => exit,
+        _ => exit_for(&report),
+    }
 }
 
 /// Reads what mAP Core holds and plans from it, saying on stderr how long each took; with
@@ -225,9 +238,18 @@ fn resources(desired: &Desired) -> usize {
     desired.users.len() + desired.groups.len() + desired.services.len()
 }
 
+/// Writes the undo job to `path`; with nothing to undo no file is written (a job of no
+/// operations is no job), and stderr says so.
 #[allow(clippy::print_stderr)]
 fn write_undo(path: &Path, plan: &Plan, results: &[ChangeResult]) -> Result<(), Exit> {
     let undo = undo(plan, results);
+    for note in &undo.not_undone {
+        eprintln!("mapctl: not undone: {note}");
+    }
+    if undo.operations.is_empty() {
+        eprintln!("mapctl: nothing to undo: {} not written", path.display());
+        return Ok(());
+    }
     let mut text = Vec::new();
     for operation in &undo.operations {
         serde_json::to_writer(&mut text, operation).map_err(|e| Exit::failure(e.to_string()))?;
@@ -236,13 +258,11 @@ fn write_undo(path: &Path, plan: &Plan, results: &[ChangeResult]) -> Result<(), 
     crate::private_file::write(path, &text)
         .map_err(|e| Exit::failure(format!("cannot write {}: {e}", path.display())))?;
     eprintln!(
-        "mapctl: wrote {} ({} operations; run it with `mapctl bulk {}` to undo)",
+        "mapctl: wrote {} ({} operation{}; run it with `mapctl bulk {} --base-url …` to undo)",
         path.display(),
         undo.operations.len(),
+        if undo.operations.len() == 1 { "" } else { "s" },
         path.display()
     );
-    for note in &undo.not_undone {
-        eprintln!("mapctl: not undone: {note}");
-    }
     Ok(())
 }

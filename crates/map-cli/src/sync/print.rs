@@ -3,6 +3,8 @@
 //! change per line, then the summary).
 
 use map_sync::{Action, AttributeChange, Change, ChangeResult, Kind, Member, Plan};
+use std::io::Write;
+
 use serde_json::{Value, json};
 
 use crate::cli::OutputFormat;
@@ -16,18 +18,31 @@ impl Printer {
         Printer { format }
     }
 
-    /// Prints `plan`, with each change's result when it was applied.
-    #[allow(clippy::print_stdout)]
+    /// Prints `plan`, with each change's result when it was applied. A closed standard
+    /// output (`| head`) ends the printing, nothing else: what must outlast the run was
+    /// written before.
     pub(crate) fn plan(&self, plan: &Plan, results: Option<&[ChangeResult]>) {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let _ = self
+            .write(&mut out, plan, results)
+            .and_then(|()| out.flush());
+    }
+
+    fn write(
+        &self,
+        out: &mut dyn Write,
+        plan: &Plan,
+        results: Option<&[ChangeResult]>,
+    ) -> std::io::Result<()> {
         let labels = MemberLabels::new(plan);
         let result = |n: usize| results.and_then(|r| r.get(n));
         match self.format {
             OutputFormat::Human => {
                 for (n, change) in plan.changes.iter().enumerate() {
                     let outcome = result(n).map(human_result).unwrap_or_default();
-                    println!("{}{outcome}", human_line(change));
+                    writeln!(out, "{}{outcome}", human_line(change))?;
                 }
-                println!("{}", human_summary(plan, results));
+                writeln!(out, "{}", human_summary(plan, results))
             }
             OutputFormat::Json => {
                 let changes: Vec<Value> = plan
@@ -36,26 +51,27 @@ impl Printer {
                     .enumerate()
                     .map(|(n, c)| json_change(c, &labels, result(n)))
                     .collect();
-                println!(
+                writeln!(
+                    out,
                     "{}",
                     json!({"changes": changes, "summary": summary(plan, results)})
-                );
+                )
             }
             OutputFormat::Ndjson => {
                 for (n, change) in plan.changes.iter().enumerate() {
-                    println!("{}", json_change(change, &labels, result(n)));
+                    writeln!(out, "{}", json_change(change, &labels, result(n)))?;
                 }
-                println!("{}", json!({"summary": summary(plan, results)}));
+                writeln!(out, "{}", json!({"summary": summary(plan, results)}))
             }
         }
     }
 }
 
 /// How a member is named in reports: a new user by its key, others by id.
-struct MemberLabels(Vec<String>);
+pub(crate) struct MemberLabels(Vec<String>);
 
 impl MemberLabels {
-    fn new(plan: &Plan) -> Self {
+    pub(crate) fn new(plan: &Plan) -> Self {
         MemberLabels(
             plan.changes
                 .iter()
@@ -173,7 +189,11 @@ fn tally(results: &[ChangeResult]) -> (usize, usize, usize) {
     )
 }
 
-fn json_change(change: &Change, labels: &MemberLabels, result: Option<&ChangeResult>) -> Value {
+pub(crate) fn json_change(
+    change: &Change,
+    labels: &MemberLabels,
+    result: Option<&ChangeResult>,
+) -> Value {
     let mut value = json!({
         "action": change.action.as_str(),
         "kind": change.kind.as_str(),
