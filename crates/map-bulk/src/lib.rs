@@ -51,7 +51,7 @@ pub mod fuzzing;
 
 pub use encode::encode_request;
 pub use engine::{
-    Concurrency, ConcurrencyParseError, Engine, JobConfig, JobReport, JobStop, plan_job,
+    Concurrency, ConcurrencyParseError, Engine, Interrupt, JobConfig, JobReport, JobStop, plan_job,
 };
 pub use event::{Event, EventHandler, ignore_events};
 pub use job::{

@@ -198,6 +198,8 @@ pub enum SkipReason {
     ServerUnreachable,
     /// The job's journal could not be written; nothing more was sent.
     JournalUnwritable,
+    /// The job was interrupted before it was sent.
+    Interrupted,
     /// The server refused its request without processing it, and retrying gave up.
     NotProcessed {
         /// The last refusal (e.g. `503 Service Unavailable after 5 attempts`).
@@ -224,6 +226,7 @@ impl fmt::Display for SkipReason {
             SkipReason::AuthenticationFailed => f.write_str("the server refused the credentials"),
             SkipReason::ServerUnreachable => f.write_str("the server could not be reached"),
             SkipReason::JournalUnwritable => f.write_str("the journal could not be written"),
+            SkipReason::Interrupted => f.write_str("the job was interrupted before it was sent"),
             SkipReason::NotProcessed { detail } => {
                 write!(f, "not processed by the server: {detail}")
             }

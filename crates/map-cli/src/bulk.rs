@@ -51,7 +51,7 @@ pub(crate) async fn run(args: BulkArgs) -> Exit {
         journal => journal.transpose().ok().flatten(),
     };
     let engine = match target.engine(&args.engine, fail_on_errors) {
-        Ok(engine) => engine,
+        Ok(engine) => engine.with_interrupt(crate::interrupt::listen()),
         Err(exit) => return exit,
     };
     run_job(
@@ -88,9 +88,19 @@ pub(crate) async fn run_job(
     }
 }
 
-/// 0 all succeeded; 3 the server was never reached or refused the credentials; 1 otherwise.
+/// 0 all succeeded; 3 the server was never reached or refused the credentials; 130 or 143
+/// interrupted; 1 otherwise.
 pub(crate) fn exit_for(report: &JobReport) -> Exit {
     match &report.stopped {
+        Some(JobStop::Interrupted) => Exit::Interrupted {
+            code: crate::interrupt::exit_code(),
+            message: format!(
+                "interrupted by {}: {} operations settled, {} not sent (skipped); the same command resumes it (with its --journal, nothing that settled is sent again)",
+                crate::interrupt::received(),
+                report.summary.total - report.summary.skipped,
+                report.summary.skipped,
+            ),
+        },
         Some(stop @ (JobStop::Authentication { .. } | JobStop::Unreachable { .. })) => {
             Exit::Unreachable(stop.to_string())
         }

@@ -18,6 +18,13 @@ pub(crate) enum Exit {
     /// 4: a sync plan goes over a safety limit; nothing was sent. The message says which
     /// limit and the flag that raises it.
     HeldBack(String),
+    /// 130 or 143: a job stopped by SIGINT or SIGTERM; what settled was reported.
+    Interrupted {
+        /// The exit code: 128 and the signal's number.
+        code: u8,
+        /// What to do next.
+        message: String,
+    },
 }
 
 impl Exit {
@@ -51,6 +58,10 @@ impl From<Exit> for ExitCode {
             Exit::HeldBack(message) => {
                 eprintln!("mapctl: {message}");
                 ExitCode::from(4)
+            }
+            Exit::Interrupted { code, message } => {
+                eprintln!("mapctl: {message}");
+                ExitCode::from(code)
             }
         }
     }

@@ -4,7 +4,8 @@
 //!
 //! Exit codes: 0 every operation succeeded (or the call was done); 1 some did not (or the
 //! server answered with an error); 2 invalid input or usage (nothing was sent); 3 could not
-//! connect or authenticate.
+//! connect or authenticate; 4 a sync plan went over a safety limit (nothing was sent); 130
+//! or 143 a job interrupted by SIGINT or SIGTERM (what settled is reported and journaled).
 
 mod bulk;
 mod cli;
@@ -12,11 +13,13 @@ mod connect;
 mod credentials;
 mod demo;
 mod exit;
+mod interrupt;
 mod private_file;
 mod report;
 mod resources;
 mod serve;
 mod sync;
+mod text;
 
 use std::process::ExitCode;
 

@@ -146,23 +146,13 @@ impl Renderer {
     /// A renderer whose human table lists every operation when `all` is set.
     pub(crate) fn with_table(format: OutputFormat, all: bool) -> Self {
         let sink = match format {
-            OutputFormat::Human => {
-                // Drawn on stderr only when it is a terminal.
-                let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{bar:40} {pos}/{len} operations {prefix} {msg} ({elapsed})",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                Sink::Human {
-                    bar,
-                    all,
-                    settled: 0,
-                    rows: Vec::new(),
-                    more: 0,
-                }
-            }
+            OutputFormat::Human => Sink::Human {
+                bar: progress_bar(),
+                all,
+                settled: 0,
+                rows: Vec::new(),
+                more: 0,
+            },
             OutputFormat::Json => Sink::Json { first: true },
             OutputFormat::Ndjson => Sink::Ndjson,
         };
@@ -187,25 +177,6 @@ impl Renderer {
         // A closed stdout (e.g. piped into `head`) must not stop the job: write errors are
         // ignored here and the job's outcome still decides the exit code.
         match (&mut self.sink, event) {
-            (Sink::Human { bar, .. }, Event::Planned { operations, .. }) => {
-                bar.set_length(*operations)
-            }
-            (Sink::Human { bar, .. }, Event::InFlight { requests, limit }) => {
-                bar.set_prefix(format!("[{requests} in flight, limit {limit}]"));
-            }
-            (
-                Sink::Human { bar, .. },
-                Event::RetryScheduled {
-                    request,
-                    delay,
-                    cause,
-                    ..
-                },
-            ) => {
-                bar.set_message(format!(
-                    "(request {request} retrying in {delay:?}: {cause})"
-                ));
-            }
             (
                 Sink::Human {
                     bar,
@@ -216,12 +187,7 @@ impl Renderer {
                 },
                 Event::OperationSettled(outcome),
             ) => {
-                // The bar redraws a few times a second anyway; telling it about every
-                // operation costs more than drawing.
-                *settled += 1;
-                if *settled % 256 == 0 {
-                    bar.set_position(*settled);
-                }
+                show_progress(bar, settled, event);
                 if *all || !matches!(outcome.kind, OutcomeKind::Succeeded { .. }) {
                     if rows.len() < MAX_TABLE_ROWS {
                         rows.push((*outcome).clone());
@@ -230,6 +196,7 @@ impl Renderer {
                     }
                 }
             }
+            (Sink::Human { bar, settled, .. }, event) => show_progress(bar, settled, event),
             (Sink::Json { first }, Event::Planned { .. }) if *first => {
                 let _ = self.out.write_all(b"{\"operations\":[");
             }
@@ -279,6 +246,53 @@ impl Renderer {
             }
         }
         let _ = self.out.flush();
+    }
+}
+
+/// A job's progress bar, drawn on stderr only when it is a terminal.
+pub(crate) fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} operations {prefix} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// An event handler that only moves `bar` (what `sync` shows while it applies).
+pub(crate) fn progress(bar: &ProgressBar) -> EventHandler {
+    let bar = bar.clone();
+    let settled = Mutex::new(0u64);
+    Arc::new(move |event: &Event<'_>| {
+        let mut settled = settled.lock().unwrap_or_else(|e| e.into_inner());
+        show_progress(&bar, &mut settled, event);
+    })
+}
+
+/// Moves the bar as requests settle (and every 256 operations, for those settled from a
+/// journal): telling it about every operation costs more than drawing.
+fn show_progress(bar: &ProgressBar, settled: &mut u64, event: &Event<'_>) {
+    match event {
+        Event::Planned { operations, .. } => bar.set_length(*operations),
+        Event::InFlight { requests, limit } => {
+            bar.set_prefix(format!("[{requests} in flight, limit {limit}]"));
+        }
+        Event::RetryScheduled {
+            request,
+            delay,
+            cause,
+            ..
+        } => bar.set_message(format!(
+            "(request {request} retrying in {delay:?}: {cause})"
+        )),
+        Event::OperationSettled(_) => {
+            *settled += 1;
+            if *settled % 256 == 0 {
+                bar.set_position(*settled);
+            }
+        }
+        Event::RequestSettled { .. } => bar.set_position(*settled),
+        _ => {}
     }
 }
 
@@ -341,11 +355,11 @@ fn write_human(
             .unwrap_or_else(|| "-".to_owned());
         writeln!(
             out,
-            "{:>6}  {:<6}  {:<28}  {:<10}  {:<9}  {:>6}  {}",
+            "{:>6}  {:<6}  {}  {}  {:<9}  {:>6}  {}",
             outcome.index,
             outcome.method.as_str(),
-            outcome.path,
-            outcome.bulk_id.as_deref().unwrap_or("-"),
+            crate::text::pad(&outcome.path, 28),
+            crate::text::pad(outcome.bulk_id.as_deref().unwrap_or("-"), 10),
             outcome.kind.name(),
             status,
             detail

@@ -393,3 +393,38 @@ fn refused_credentials_and_an_unreachable_server_exit_3_without_the_secret() {
         unreachable.stderr
     );
 }
+
+#[test]
+fn a_table_of_japanese_names_lines_up_by_display_width() {
+    let server = server();
+    for (name, eppn) in [
+        ("山田 太郎", "yamada@example.ac.jp"),
+        ("Bob", "bob@example.ac.jp"),
+    ] {
+        let user = json!({"userName": name, "eduPersonPrincipalNames": [{"value": eppn}]});
+        let created = run(
+            server.mapctl("reqwest", &["users", "create", "-"]),
+            Some(&user.to_string()),
+        );
+        assert_eq!(created.code, 0, "{}", created.stderr);
+    }
+    let table = run(server.mapctl("reqwest", &["users", "list"]), None);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    // The ePPN column starts at the same display column on every line.
+    let starts: Vec<usize> = table
+        .stdout
+        .lines()
+        .filter_map(|line| {
+            let at = line.find("@example.ac.jp").or_else(|| line.find("ePPNs"))?;
+            let before = &line[..at];
+            let start = before.rfind("  ").map_or(0, |i| i + 2);
+            Some(unicode_width::UnicodeWidthStr::width(&line[..start]))
+        })
+        .collect();
+    assert_eq!(starts.len(), 4, "{}", table.stdout);
+    assert!(
+        starts.windows(2).all(|w| w[0] == w[1]),
+        "{starts:?}\n{}",
+        table.stdout
+    );
+}

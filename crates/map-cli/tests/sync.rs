@@ -867,3 +867,155 @@ fn the_audit_log_gains_a_line_per_change_and_keeps_what_it_had() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+/// Runs mapctl `args` against `server`, sends `signal` once the server holds the run's
+/// first faulted request, and returns what it printed.
+fn interrupted(server: &Server, args: &[&str], signal: &str) -> Ran {
+    let child = server
+        .mapctl("reqwest", args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.sim.counters().faults_injected < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the held request"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    Ran {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn an_interrupted_sync_sees_its_request_in_flight_through_reports_and_resumes() {
+    // The run's second request is held for 2 s; SIGINT comes while it is held.
+    let faults =
+        FaultPlan::default().on_request(3, Fault::Delay(std::time::Duration::from_secs(2)));
+    let server = Server::start_with(SimConfig::default().with_faults(faults));
+    seed(&server, &[post_user("ann", "Ann", "ann@idp.example.ac.jp")]);
+    let dir = scratch("sigint");
+    let people = write(
+        &dir,
+        "people.csv",
+        "eduPersonPrincipalNames,userName\nbo@idp.example.ac.jp,Bo\ncy@idp.example.ac.jp,Cy\nann@idp.example.ac.jp,Ann Lee\n",
+    );
+    let journal = dir.join("sync.journal").display().to_string();
+    let undo = dir.join("undo.ndjson").display().to_string();
+    let args = [
+        "sync",
+        &people,
+        "--journal",
+        &journal,
+        "--undo",
+        &undo,
+        "--max-operations",
+        "1",
+        "--concurrency",
+        "1",
+    ];
+    let ran = interrupted(&server, &args, "-INT");
+    assert_eq!(ran.code, 130, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("SIGINT: no new request is sent"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("--journal"),
+        "says how to resume: {}",
+        ran.stderr
+    );
+    // Bo's create came back, Cy's was in flight and came back too; Ann's rename never left.
+    assert!(
+        ran.stdout
+            .contains("+ User cy@idp.example.ac.jp  ✓ succeeded"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout.contains("interrupted before it was sent"),
+        "{}",
+        ran.stdout
+    );
+    assert!(Path::new(&journal).exists());
+    assert!(
+        Path::new(&undo).exists() || ran.stderr.contains("nothing to undo"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(
+        server.sim.counters().bulk_requests,
+        3,
+        "seed, Bo, Cy: nothing after the signal"
+    );
+
+    let resumed = run(server.mapctl("reqwest", &args), None);
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    assert!(
+        resumed
+            .stdout
+            .contains("\"Ann\" \u{2192} \"Ann Lee\"  ✓ succeeded"),
+        "{}",
+        resumed.stdout
+    );
+    let counters = server.sim.counters();
+    assert!(
+        counters.applied_by_bulk_id.values().all(|&n| n == 1),
+        "{:?}",
+        counters.applied_by_bulk_id
+    );
+}
+
+#[test]
+fn an_interrupted_bulk_job_exits_143_on_sigterm_with_its_report() {
+    let faults =
+        FaultPlan::default().on_request(2, Fault::Delay(std::time::Duration::from_secs(2)));
+    let server = Server::start_with(SimConfig::default().with_faults(faults));
+    let dir = scratch("sigterm");
+    let job: String = (0..4)
+        .map(|n| {
+            format!(
+                "{}\n",
+                post_user(
+                    &format!("u{n}"),
+                    &format!("U{n}"),
+                    &format!("u{n}@idp.example.ac.jp")
+                )
+            )
+        })
+        .collect();
+    let job = write(&dir, "job.ndjson", &job);
+    let journal = dir.join("job.journal").display().to_string();
+    let args = [
+        "bulk",
+        &job,
+        "--journal",
+        &journal,
+        "--max-operations",
+        "1",
+        "--concurrency",
+        "1",
+        "--output",
+        "json",
+    ];
+    let ran = interrupted(&server, &args, "-TERM");
+    assert_eq!(ran.code, 143, "{}{}", ran.stdout, ran.stderr);
+    let report: Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(report["summary"]["succeeded"], 2, "{report}");
+    assert_eq!(report["summary"]["skipped"], 2, "{report}");
+    let resumed = run(server.mapctl("reqwest", &args), None);
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    assert_eq!(server.sim.snapshot().users.len(), 4);
+}

@@ -36,6 +36,8 @@ pub(crate) struct Driver {
     pub(crate) in_flight: InFlight,
     pub(crate) error_budget: Option<u64>,
     pub(crate) stopped: Option<JobStop>,
+    /// Once interrupted, nothing more is sent.
+    pub(crate) interrupt: super::interrupt::Interrupt,
     /// What an earlier run recorded in the journal.
     pub(crate) restored: Restored,
     /// Operations settled from the journal.
@@ -73,6 +75,10 @@ impl Driver {
         let local_posts = self.find_references(&mut staged);
         let keys: Vec<String> = staged.iter().filter_map(resource_key).collect();
         self.wait_until_free(&staged, &local_posts, &keys).await;
+        if self.stopped.is_none() && self.interrupt.is_interrupted() {
+            tracing::warn!("the job was interrupted: no new request is sent");
+            self.stopped = Some(JobStop::Interrupted);
+        }
         let ready = match local_posts {
             Some(local_posts) => self.resolve_or_skip(staged, |r| local_posts.contains(r)),
             None if self.stopped.is_some() => self.resolve_or_skip(staged, |_| false),
@@ -146,9 +152,10 @@ impl Driver {
                 .iter()
                 .flat_map(|op| &op.local_refs)
                 .any(|r| !is_local(r) && self.in_flight.creates(r));
-            if !waits_on_creator
-                && !self.in_flight.touches(keys)
-                && self.context.pace.admits(self.in_flight.len())
+            if self.interrupt.is_interrupted()
+                || !waits_on_creator
+                    && !self.in_flight.touches(keys)
+                    && self.context.pace.admits(self.in_flight.len())
             {
                 return;
             }
@@ -340,6 +347,7 @@ mod tests {
             in_flight: InFlight::default(),
             error_budget: None,
             stopped: None,
+            interrupt: Default::default(),
             restored: Restored::default(),
             resumed: 0,
         };
@@ -382,6 +390,35 @@ mod tests {
         );
         let sent = sent.lock().unwrap();
         assert!(sent[1].contains(r#""value":"new-1""#), "{}", sent[1]);
+    }
+
+    #[tokio::test]
+    async fn once_interrupted_the_request_in_flight_settles_and_nothing_more_is_sent() {
+        let created = serde_json::json!({
+            "schemas": [map_entities::BULK_RESPONSE_SCHEMA],
+            "Operations": [{"method": "POST", "bulkId": "u1", "status": "201",
+                            "location": "https://map.example/api/v2/Users/new-1"}]
+        });
+        let (context, sent) = context(vec![Ok((200, created.to_string()))], 2);
+        let (mut driver, seen) = driver(context, &[]);
+        driver
+            .launch(1, vec![op(0, BulkMethod::Post, Some("u1"), "/Users", &[])])
+            .await;
+        driver.interrupt.interrupt();
+        driver
+            .launch(2, vec![op(1, BulkMethod::Delete, None, "/Groups/g", &[])])
+            .await;
+        while driver.complete_one().await {}
+        assert_eq!(driver.stopped, Some(JobStop::Interrupted));
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].kind.name(), "succeeded", "{seen:?}");
+        assert_eq!(
+            seen[1].kind,
+            OutcomeKind::Skipped {
+                reason: SkipReason::Interrupted
+            }
+        );
+        assert_eq!(sent.lock().unwrap().len(), 1, "only the request in flight");
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 
 mod driver;
 mod in_flight;
+mod interrupt;
 mod ledger;
 mod limiter;
 mod operation;
@@ -22,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use map_auth::{Credentials, Signer};
 use map_client::{BulkClient, RetryPolicy, RetryStrategy, StandardRetry};
 
+pub use interrupt::Interrupt;
 pub use pace::{Concurrency, ConcurrencyParseError};
 pub use stop::JobStop;
 
@@ -136,6 +138,8 @@ pub struct Engine {
     config: JobConfig,
     /// Shared by every run when set; otherwise each run gets a fresh [`StandardRetry`].
     retry: Option<Arc<dyn RetryStrategy>>,
+    /// Asks its runs to stop sending.
+    interrupt: Interrupt,
 }
 
 impl std::fmt::Debug for Engine {
@@ -145,6 +149,7 @@ impl std::fmt::Debug for Engine {
             .field("signer", &self.signer)
             .field("config", &self.config)
             .field("retry", &self.retry)
+            .field("interrupt", &self.interrupt)
             .finish()
     }
 }
@@ -158,7 +163,15 @@ impl Engine {
             signer,
             config,
             retry: None,
+            interrupt: Interrupt::default(),
         }
+    }
+
+    /// The same engine, its runs stopping to send once `interrupt` is interrupted: what is
+    /// in flight is seen through, what was not sent is skipped
+    /// ([`JobStop::Interrupted`]), and a journaled run resumes from there.
+    pub fn with_interrupt(self, interrupt: Interrupt) -> Self {
+        Engine { interrupt, ..self }
     }
 
     /// The same engine deciding retries with `strategy` instead of a [`StandardRetry`] of
@@ -255,6 +268,7 @@ impl Engine {
             in_flight: InFlight::default(),
             error_budget: self.config.error_budget,
             stopped: None,
+            interrupt: self.interrupt.clone(),
             restored,
             resumed: 0,
         };

@@ -24,6 +24,8 @@ pub enum JobStop {
         /// What failed.
         detail: String,
     },
+    /// The job was interrupted ([`crate::Interrupt`]): nothing more was sent.
+    Interrupted,
     /// More operations failed than the error budget allows.
     ErrorBudget {
         /// Operations failed when the job stopped.
@@ -41,6 +43,7 @@ impl JobStop {
             JobStop::ErrorBudget { .. } => SkipReason::ErrorBudgetExhausted,
             JobStop::Unreachable { .. } => SkipReason::ServerUnreachable,
             JobStop::Journal { .. } => SkipReason::JournalUnwritable,
+            JobStop::Interrupted => SkipReason::Interrupted,
         }
     }
 }
@@ -59,6 +62,7 @@ impl std::fmt::Display for JobStop {
             }
             JobStop::Unreachable { detail } => write!(f, "mAP Core could not be reached: {detail}"),
             JobStop::Journal { detail } => write!(f, "the journal could not be written: {detail}"),
+            JobStop::Interrupted => f.write_str("the job was interrupted"),
         }
     }
 }
@@ -96,6 +100,7 @@ mod tests {
                 },
                 SkipReason::ErrorBudgetExhausted,
             ),
+            (JobStop::Interrupted, SkipReason::Interrupted),
         ];
         for (stop, reason) in cases {
             assert_eq!(stop.skip_reason(), reason, "{stop}");

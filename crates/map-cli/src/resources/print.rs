@@ -115,7 +115,7 @@ impl<T: Listed> ListPrinter<T> {
                 .enumerate()
                 .map(|(column, name)| {
                     rows.iter()
-                        .map(|row| row[column].chars().count())
+                        .map(|row| crate::text::width(&row[column]))
                         .fold(name.len(), usize::max)
                         .min(MAX_COLUMN_WIDTH)
                 })
@@ -137,7 +137,8 @@ impl<T: Listed> ListPrinter<T> {
                 line.push_str(cell);
             } else {
                 let width = widths.get(n).copied().unwrap_or(0);
-                line.push_str(&format!("{cell:<width$}  "));
+                line.push_str(&crate::text::pad(cell, width));
+                line.push_str("  ");
             }
         }
         writeln!(self.out, "{}", line.trim_end())

@@ -14,7 +14,6 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
-use map_bulk::ignore_events;
 use map_sync::{
     ChangeResult, Desired, HeldBack, Plan, SafetyLimits, SyncOptions, UserKey, apply, plan,
     read_current, read_desired_as, undo,
@@ -86,7 +85,7 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         return Exit::Success;
     }
     let engine = match target.engine(&args.engine, None) {
-        Ok(engine) => engine,
+        Ok(engine) => engine.with_interrupt(crate::interrupt::listen()),
         Err(exit) => return exit,
     };
     let journal = match saved
@@ -97,7 +96,10 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         Ok(journal) => journal,
         Err(exit) => return exit,
     };
-    let (report, results) = match apply(&engine, &plan, ignore_events(), journal).await {
+    let bar = crate::report::progress_bar();
+    let applied = apply(&engine, &plan, crate::report::progress(&bar), journal).await;
+    bar.finish_and_clear();
+    let (report, results) = match applied {
         Ok(applied) => applied,
         Err(error) => return Exit::usage(error.to_string()),
     };
