@@ -65,4 +65,4 @@ pub use map_client::{
 };
 pub use outcome::{Outcome, OutcomeKind, SkipReason, Summary, UnknownReason};
 pub use plan::{Plan, PlannedRequest, Substitution};
-pub use validate::{JobInputError, Limits, Problem, ValidationError};
+pub use validate::{JobInputError, Limits, Problem, ValidationError, counted_size};

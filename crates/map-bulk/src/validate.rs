@@ -53,6 +53,40 @@ impl Limits {
     pub(crate) fn operation_bytes(&self) -> usize {
         self.max_payload_bytes.saturating_sub(ENVELOPE_RESERVE)
     }
+
+    /// The most bytes one operation may count ([`counted_size`]) to fit a request alone:
+    /// `max_payload_bytes` less the room kept for the envelope and the signature.
+    pub fn operation_room(&self) -> usize {
+        self.operation_bytes()
+    }
+}
+
+/// The bytes `operation` counts toward a request, as the engine's validation counts them:
+/// its encoding (method, bulkId, path, version, data as serde_json writes it), each
+/// `bulkId:` reference counted larger by the room a substituted id may need. A planner that
+/// keeps every operation within [`Limits::operation_room`] makes jobs validation accepts.
+///
+/// ```
+/// use map_bulk::{Limits, counted_size};
+/// use map_entities::BulkOperation;
+/// use serde_json::json;
+///
+/// let small = BulkOperation::delete("/Groups/lab-a");
+/// assert!(counted_size(&small) < Limits::default().operation_room());
+/// let referring = BulkOperation::patch("/Groups/bulkId:g0", json!({"op": "add"}));
+/// assert!(counted_size(&referring) > 64, "a reference counts the room of an id");
+/// ```
+pub fn counted_size(operation: &map_entities::BulkOperation) -> usize {
+    let data = operation.data.as_ref().map(serde_json::Value::to_string);
+    let path = operation.path.as_deref().unwrap_or("");
+    let found = references(path, data.as_deref());
+    operation_size(&OperationParts {
+        method: operation.method,
+        bulk_id: operation.bulk_id.as_deref(),
+        path,
+        version: operation.version.as_deref(),
+        data: data.as_deref(),
+    }) + found.len() * REFERENCE_ALLOWANCE
 }
 
 /// One thing wrong with a job.

@@ -442,7 +442,7 @@ fn undo_restores_the_state_read_before() {
         2,
         "Ann left, Cy joined: {changed}"
     );
-    assert!(ran.stderr.contains("not undone: User cy@idp.example.ac.jp (id 000000000003) was created: mAP Core's API deletes no user"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("not undone: 1 user created by the run stays: mAP Core's API deletes no user (cy@idp.example.ac.jp (id 000000000003))"), "{}", ran.stderr);
 
     let undone = run(server.mapctl("reqwest", &["bulk", &undo]), None);
     assert_eq!(undone.code, 0, "{}{}", undone.stdout, undone.stderr);
@@ -1018,4 +1018,108 @@ fn an_interrupted_bulk_job_exits_143_on_sigterm_with_its_report() {
     let resumed = run(server.mapctl("reqwest", &args), None);
     assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
     assert_eq!(server.sim.snapshot().users.len(), 4);
+}
+
+#[test]
+fn groups_larger_than_one_operation_are_written_in_parts() {
+    let server = Server::start();
+    // 30,000 existing users and an existing group without members.
+    let mut seeded: Vec<Value> = (0..30_000)
+        .map(|n| post_user(&format!("e{n}"), "E", &format!("e{n}@idp.example.ac.jp")))
+        .collect();
+    seeded.push(post_group("all-old", &[]));
+    seed(&server, &seeded);
+    let dir = scratch("large-groups");
+    let mut people = String::from("eduPersonPrincipalNames,userName\n");
+    for n in 0..12_000 {
+        people.push_str(&format!("n{n}@idp.example.ac.jp,N{n}\n"));
+    }
+    let people = write(&dir, "people.csv", &people);
+    let eppns = |prefix: &str, count: usize| -> Vec<Value> {
+        (0..count)
+            .map(|n| json!({"value": format!("{prefix}{n}@idp.example.ac.jp")}))
+            .collect()
+    };
+    let groups = format!(
+        "{}\n{}\n",
+        json!({"schemas": [GROUP], "id": "all-new", "displayName": "New", "members": eppns("n", 12_000)}),
+        json!({"schemas": [GROUP], "id": "all-old", "displayName": "all-old", "members": eppns("e", 30_000)}),
+    );
+    let groups = write(&dir, "groups.ndjson", &groups);
+    let undo = dir.join("undo.ndjson").display().to_string();
+    let started = std::time::Instant::now();
+    let ran = sync(&server, &[&people, &groups, "--undo", &undo]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    eprintln!(
+        "wrote a new group of 12,000 new users and 30,000 members of an existing one in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let human_lines: Vec<&str> = ran
+        .stdout
+        .lines()
+        .filter(|l| l.contains("Group all-"))
+        .collect();
+    assert!(
+        human_lines.len() > 2,
+        "each group in several parts: {human_lines:?}"
+    );
+    assert!(
+        human_lines.iter().all(|l| l.ends_with("✓ succeeded")),
+        "{human_lines:?}"
+    );
+    let state = state(&server);
+    assert_eq!(members(&state, "all-new").len(), 12_000);
+    assert_eq!(members(&state, "all-old").len(), 30_000);
+    let again = sync(&server, &[&people, &groups]);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.stdout
+    );
+
+    // The undo is in parts too: every operation within the limit (validated, not sent).
+    let undo_text = std::fs::read_to_string(&undo).unwrap();
+    let patches = undo_text
+        .lines()
+        .filter(|l| l.contains("\"PATCH\"") && l.contains("all-old"))
+        .count();
+    assert!(patches > 1, "the 30,000 taken out in parts: {patches}");
+    let checked = run(
+        server.mapctl("reqwest", &["bulk", &undo, "--dry-run"]),
+        None,
+    );
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    assert!(
+        ran.stderr.contains("12000 users created by the run stay"),
+        "one line for them: {}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn a_value_too_large_for_any_request_is_refused_by_the_dry_run_naming_its_cell() {
+    let server = Server::start();
+    let dir = scratch("huge-cell");
+    let huge = "x".repeat(10 * 1024 * 1024);
+    let people = write(
+        &dir,
+        "people.csv",
+        &format!(
+            "eduPersonPrincipalNames,userName\r\na@idp.example.ac.jp,A\r\nb@idp.example.ac.jp,{huge}\r\n"
+        ),
+    );
+    for dry_run in [true, false] {
+        let mut args = vec![people.as_str()];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let ran = sync(&server, &args);
+        assert_eq!(ran.code, 2, "dry run {dry_run}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&format!("{people}:3: column 2 (userName): the value is 10485762 bytes; one operation may carry at most")),
+            "{}",
+            ran.stderr
+        );
+    }
+    assert_eq!(server.sim.counters().bulk_requests, 0);
 }

@@ -218,14 +218,28 @@ fn apply_at(
 fn add_values(resource: &mut Map<String, Value>, attribute: &str, value: Value) {
     match (resource.get_mut(attribute), value) {
         (Some(Value::Array(existing)), Value::Array(new)) => {
+            // A set of what is there: adding 30,000 members one scan each was quadratic.
+            let mut present: std::collections::HashSet<String> =
+                existing.iter().map(unique_key).collect();
             for item in new {
-                push_unique(existing, item);
+                if present.insert(unique_key(&item)) {
+                    existing.push(item);
+                }
             }
         }
         (Some(Value::Array(existing)), item) => push_unique(existing, item),
         (_, value) => {
             resource.insert(attribute.to_owned(), value);
         }
+    }
+}
+
+/// What makes an element of a multi-valued attribute the same as another: its `value`, or
+/// (without one) the whole element.
+fn unique_key(item: &Value) -> String {
+    match item.get("value") {
+        Some(value) => format!("v{value}"),
+        None => format!("i{item}"),
     }
 }
 

@@ -4,6 +4,8 @@
 //! it; PATCHes carry only what changes, and members leave one `remove` each, written as
 //! mAP Core's own client writes them (`members[value eq ID]`).
 
+use std::collections::HashMap;
+
 use map_entities::{BulkOperation, PatchOperation, PatchRequestPayload};
 use serde_json::{Map, Value, json};
 
@@ -27,19 +29,47 @@ use crate::state::Kind;
 /// # Ok::<(), map_sync::PlanError>(())
 /// ```
 pub fn operations(plan: &Plan) -> Vec<BulkOperation> {
-    let mut created = [0usize; 3];
+    let mut numbering = Numbering::default();
     plan.changes
         .iter()
-        .map(|change| match change.action {
-            Action::Create => {
-                let slot = &mut created[change.kind as usize];
-                *slot += 1;
-                create(change, *slot - 1)
-            }
-            Action::Update => update(change),
-            Action::Delete => BulkOperation::delete(resource_path(change)),
-        })
+        .map(|change| numbering.operation(change))
         .collect()
+}
+
+/// What the operations of a plan's changes so far created: how many of each kind (the next
+/// bulkId), and the groups, so that a later change of a group created in the same job (the
+/// rest of its members) refers to it by bulkId and is sent only after its create succeeded.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Numbering {
+    created: [usize; 3],
+    groups: HashMap<String, String>,
+}
+
+impl Numbering {
+    /// The operation of `change`, the next in the plan.
+    pub(crate) fn operation(&mut self, change: &Change) -> BulkOperation {
+        match change.action {
+            Action::Create => {
+                let slot = &mut self.created[change.kind as usize];
+                *slot += 1;
+                let bulk_id = bulk_id(change.kind, *slot - 1);
+                if let (Kind::Group, Some(id)) = (change.kind, &change.id) {
+                    self.groups.insert(id.clone(), bulk_id.clone());
+                }
+                create(change, bulk_id)
+            }
+            Action::Update => update(change, &self.path(change)),
+            Action::Delete => BulkOperation::delete(self.path(change)),
+        }
+    }
+
+    fn path(&self, change: &Change) -> String {
+        let id = change.id.as_deref().unwrap_or_default();
+        match self.groups.get(id).filter(|_| change.kind == Kind::Group) {
+            Some(bulk_id) => format!("{}/bulkId:{bulk_id}", change.kind.path()),
+            None => format!("{}/{id}", change.kind.path()),
+        }
+    }
 }
 
 /// The bulkId of the n-th resource of `kind` a plan creates.
@@ -51,7 +81,7 @@ pub fn bulk_id(kind: Kind, n: usize) -> String {
     }
 }
 
-fn create(change: &Change, n: usize) -> BulkOperation {
+fn create(change: &Change, bulk_id: String) -> BulkOperation {
     let schema = change.kind.schema();
     let mut data = Map::new();
     data.insert(
@@ -70,14 +100,10 @@ fn create(change: &Change, n: usize) -> BulkOperation {
         let members: Vec<Value> = change.members_added.iter().map(Member::to_value).collect();
         data.insert("members".into(), Value::Array(members));
     }
-    BulkOperation::post(
-        change.kind.path(),
-        bulk_id(change.kind, n),
-        Value::Object(data),
-    )
+    BulkOperation::post(change.kind.path(), bulk_id, Value::Object(data))
 }
 
-fn update(change: &Change) -> BulkOperation {
+fn update(change: &Change, path: &str) -> BulkOperation {
     let mut patch: Vec<PatchOperation> = change
         .attributes
         .iter()
@@ -101,20 +127,13 @@ fn update(change: &Change) -> BulkOperation {
     }
     // Serializing our own model cannot fail (string keys, no non-finite numbers).
     let data = serde_json::to_value(PatchRequestPayload::new(patch)).unwrap_or_default();
-    BulkOperation::patch(resource_path(change), data)
+    BulkOperation::patch(path, data)
 }
 
-fn member_id(member: &Member) -> String {
+/// A member as a `members[value eq …]` filter names it.
+pub(crate) fn member_id(member: &Member) -> String {
     match member {
         Member::User(id) | Member::Group(id) => id.clone(),
         Member::NewUser(n) => format!("bulkId:{}", new_user_bulk_id(*n)),
     }
-}
-
-fn resource_path(change: &Change) -> String {
-    format!(
-        "{}/{}",
-        change.kind.path(),
-        change.id.as_deref().unwrap_or_default()
-    )
 }

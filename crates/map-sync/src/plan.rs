@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use map_bulk::Limits;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use crate::compare::{AttributeChange, attribute_changes};
 use crate::error::{PlanError, Problems};
 use crate::matching::{Match, UserIndex, match_by_id, match_users};
 use crate::membership::{Context, GroupIndex, Member, Targets, targets, user_members};
-use crate::state::{Current, Desired, DesiredResource, Kind, UserKey};
+use crate::state::{Current, Desired, DesiredResource, Kind, Origin, UserKey};
 
 /// What sync may change beyond the desired documents' own attributes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,6 +25,9 @@ pub struct SyncOptions {
     pub exact_groups: Option<String>,
     /// Groups whose id starts with this and that no desired file names are deleted.
     pub prune_groups: Option<String>,
+    /// The server's limits: every change's operation is made to fit them (a group's
+    /// members split over several PATCHes), or planning says which value cannot.
+    pub limits: Limits,
 }
 
 /// What a change does to its resource.
@@ -72,6 +76,10 @@ pub struct Change {
     /// For a create: the `schemas` the desired document gave (deployments spell the URN's
     /// domain differently); `None` sends the kind's usual one.
     pub schemas: Option<Value>,
+    /// Where the desired resource was read, for errors about its values (not saved with a
+    /// plan: a saved plan is resumed only from the same files).
+    #[serde(skip)]
+    pub origin: Option<Origin>,
 }
 
 /// The changes, in the order they are to be sent, and how many desired resources need none.
@@ -174,6 +182,7 @@ pub fn plan(
         &targets,
         options.prune_groups.as_deref(),
     );
+    let plan = crate::fit::fit(plan, options.limits, &mut problems);
     problems.into_result(plan)
 }
 
@@ -223,6 +232,7 @@ fn creates(plan: &mut Plan, kind: Kind, list: &[(String, &DesiredResource, Match
             members_removed: Vec::new(),
             before: None,
             schemas: resource.attributes.get("schemas"),
+            origin: Some(resource.origin.clone()),
         });
     }
 }
@@ -253,6 +263,7 @@ fn updates(
             members_removed: Vec::new(),
             before: Some(before.clone()),
             schemas: None,
+            origin: Some(resource.origin.clone()),
         });
     }
 }
@@ -280,7 +291,8 @@ fn group_changes(
             .attributes
             .get("schemas")
             .filter(|_| before.is_none());
-        if !push_group(plan, id, before, (attributes, schemas), &have, targets) {
+        let given = (attributes, schemas, Some(&resource.origin));
+        if !push_group(plan, id, before, given, &have, targets) {
             plan.unchanged += 1;
         }
     }
@@ -299,7 +311,7 @@ fn group_changes(
             plan,
             id,
             Some(group),
-            (Vec::new(), None),
+            (Vec::new(), None, None),
             &index.members(id),
             targets,
         );
@@ -311,7 +323,7 @@ fn push_group(
     plan: &mut Plan,
     id: &str,
     before: Option<&Attributes>,
-    (attributes, desired_schemas): (Vec<AttributeChange>, Option<Value>),
+    (attributes, desired_schemas, origin): (Vec<AttributeChange>, Option<Value>, Option<&Origin>),
     have: &BTreeSet<Member>,
     targets: &Targets,
 ) -> bool {
@@ -340,6 +352,7 @@ fn push_group(
         members_removed,
         before: before.cloned(),
         schemas: desired_schemas,
+        origin: origin.cloned(),
     });
     true
 }
@@ -367,6 +380,7 @@ fn prune(plan: &mut Plan, current: &Current, targets: &Targets, prefix: Option<&
                 members_removed: Vec::new(),
                 before: Some(group.clone()),
                 schemas: None,
+                origin: None,
             });
         }
     }

@@ -2,6 +2,7 @@
 //! [`Current`] (what mAP Core holds), each resource as its attributes.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -55,13 +56,21 @@ impl fmt::Display for Kind {
     }
 }
 
-/// Where a desired resource was read: a file and its line (1-based; a table's row).
+/// A table's header as origins keep it: for each column, the attribute it sets (if any)
+/// and its name as the file spells it.
+pub type Columns = Arc<[(Option<String>, String)]>;
+
+/// Where a desired resource was read: a file and its line (1-based; a table's row), and
+/// for a table the columns its attributes came from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origin {
     /// The file, as the user named it.
     pub file: String,
     /// The line (or a table's row), 1-based.
     pub line: u64,
+    /// A table's header: for each column, the attribute it sets (if any) and its name as
+    /// the file spells it. Shared by every row of the table.
+    pub columns: Option<Columns>,
 }
 
 impl Origin {
@@ -70,6 +79,31 @@ impl Origin {
         Origin {
             file: file.into(),
             line,
+            columns: None,
+        }
+    }
+
+    /// The same origin, its attributes read from the columns of `header` (see
+    /// [`Origin::columns`]).
+    pub fn with_columns(self, header: Columns) -> Self {
+        Origin {
+            columns: Some(header),
+            ..self
+        }
+    }
+
+    /// Where `attribute` was read, as errors say it: `file:line: column N (header)`, or
+    /// `file:line: attribute` for a document.
+    pub fn of_attribute(&self, attribute: &str) -> String {
+        let column = self.columns.as_ref().and_then(|columns| {
+            columns
+                .iter()
+                .position(|(a, _)| a.as_deref() == Some(attribute))
+                .map(|n| (n + 1, columns[n].1.as_str()))
+        });
+        match column {
+            Some((n, header)) => format!("{self}: column {n} ({header})"),
+            None => format!("{self}: {attribute}"),
         }
     }
 }

@@ -276,6 +276,109 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A plan made to fit small requests (group members split over several changes) leads
+    /// to the same state as the plan of one operation per group, and every operation fits.
+    #[test]
+    fn a_plan_split_to_fit_small_requests_leads_to_the_same_state(
+        current in current(),
+        (users, groups) in desired(),
+        options in options(),
+        max_payload_bytes in 700usize..1000,
+    ) {
+        let desired = build(&users, &groups, &current);
+        let whole = plan(&desired, &current, &options).unwrap();
+        let limits = map_bulk::Limits { max_payload_bytes, ..map_bulk::Limits::default() };
+        let small = SyncOptions { limits, ..options.clone() };
+        let split = plan(&desired, &current, &small).unwrap();
+        for operation in operations(&split) {
+            prop_assert!(map_bulk::counted_size(&operation) <= limits.operation_room(), "{operation:?}");
+        }
+        let after_whole = View::of(&apply_in_memory(&whole, &current));
+        let after_split = View::of(&apply_in_memory(&split, &current));
+        prop_assert_eq!(after_split.users, after_whole.users);
+        prop_assert_eq!(normalized(after_split.groups), normalized(after_whole.groups));
+        prop_assert!(plan(&desired, &apply_in_memory(&split, &current), &small).unwrap().is_empty());
+    }
+}
+
+/// A large group: `existing` users of which `had` are its members now, `wanted` of them
+/// and `new` users to create desired; `exists` whether the group does already.
+fn large_group() -> impl Strategy<Value = (Current, Desired)> {
+    (0usize..60, 0usize..40, any::<bool>(), any::<u64>()).prop_map(|(existing, new, exists, seed)| {
+        let member = |i: usize| json!({"type": "User", "value": format!("u{i}")});
+        let had: Vec<Value> = (0..existing).filter(|i| (seed >> (i % 64)) & 1 == 1).map(member).collect();
+        let mut current = Current {
+            users: (0..existing)
+                .map(|i| resource(json!({"id": format!("u{i}"), "userName": "U", "eduPersonPrincipalNames": [{"value": eppn(i)}]})))
+                .collect(),
+            ..Current::default()
+        };
+        if exists {
+            current.groups.push(resource(json!({"id": "big", "displayName": "Big", "members": had})));
+        }
+        let mut desired = Desired::default();
+        let wanted: Vec<Value> = (0..existing + new)
+            .filter(|i| (seed >> ((i + 7) % 64)) & 1 == 1)
+            .map(|i| json!({"value": eppn(i)}))
+            .collect();
+        for i in existing..existing + new {
+            desired.users.push(DesiredResource::new(
+                object(json!({"userName": "N", "eduPersonPrincipalNames": [{"value": eppn(i)}]})),
+                Origin::new("people.csv", i as u64 + 2),
+            ));
+        }
+        desired.groups.push(DesiredResource::new(
+            object(json!({"id": "big", "displayName": "Big", "members": wanted})),
+            Origin::new("groups.ndjson", 1),
+        ));
+        (current, desired)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A group whose member changes do not fit one operation is written in parts that each
+    /// fit, and carrying them out gives the state one operation would.
+    #[test]
+    fn a_large_group_is_written_in_parts_that_each_fit(
+        (current, desired) in large_group(),
+        max_payload_bytes in 700usize..2000,
+    ) {
+        let options = SyncOptions::default();
+        let whole = plan(&desired, &current, &options).unwrap();
+        let limits = map_bulk::Limits { max_payload_bytes, ..map_bulk::Limits::default() };
+        let small = SyncOptions { limits, ..options.clone() };
+        let split = plan(&desired, &current, &small).unwrap();
+        for operation in operations(&split) {
+            prop_assert!(map_bulk::counted_size(&operation) <= limits.operation_room(), "{operation:?}");
+        }
+        let groups = |p: &map_sync::Plan| p.changes.iter().filter(|c| c.kind == Kind::Group).count();
+        let whole_size = operations(&whole).iter().map(map_bulk::counted_size).max().unwrap_or(0);
+        if whole_size > limits.operation_room() {
+            prop_assert!(groups(&split) > groups(&whole), "split");
+        }
+        let after_whole = View::of(&apply_in_memory(&whole, &current));
+        let after_split = View::of(&apply_in_memory(&split, &current));
+        prop_assert_eq!(after_split.users, after_whole.users);
+        prop_assert_eq!(normalized(after_split.groups), normalized(after_whole.groups));
+        prop_assert!(plan(&desired, &apply_in_memory(&split, &current), &small).unwrap().is_empty());
+    }
+}
+
+/// Groups with their members in one order, to compare states reached by different plans.
+fn normalized(mut groups: Vec<Map<String, Value>>) -> Vec<Map<String, Value>> {
+    for group in &mut groups {
+        if let Some(Value::Array(members)) = group.get_mut("members") {
+            members.sort_by_key(Value::to_string);
+        }
+    }
+    groups
+}
+
 /// A state's users and groups as JSON objects, to look into.
 struct View {
     users: Vec<Map<String, Value>>,

@@ -116,7 +116,7 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
     let undo_written = args
         .undo
         .as_ref()
-        .map(|path| write_undo(path, &plan, &results));
+        .map(|path| write_undo(path, &plan, &results, args.engine.limits()));
     if let Some(saved) = &saved {
         saved.finish(report.stopped.is_none());
     }
@@ -172,6 +172,7 @@ fn options(args: &SyncArgs) -> SyncOptions {
         },
         exact_groups: args.exact_groups.clone(),
         prune_groups: args.prune_groups.clone(),
+        limits: args.engine.limits(),
     }
 }
 
@@ -213,7 +214,7 @@ fn read_files(args: &SyncArgs) -> Result<(Desired, String), Exit> {
         )));
     }
     let options = options(args);
-    inputs.add(format!("{:?}", options.key).as_bytes());
+    inputs.add(format!("{:?} {:?}", options.key, options.limits).as_bytes());
     for prefix in [&options.exact_groups, &options.prune_groups] {
         inputs.add(prefix.as_deref().unwrap_or("\0none").as_bytes());
     }
@@ -243,8 +244,13 @@ fn resources(desired: &Desired) -> usize {
 /// Writes the undo job to `path`; with nothing to undo no file is written (a job of no
 /// operations is no job), and stderr says so.
 #[allow(clippy::print_stderr)]
-fn write_undo(path: &Path, plan: &Plan, results: &[ChangeResult]) -> Result<(), Exit> {
-    let undo = undo(plan, results);
+fn write_undo(
+    path: &Path,
+    plan: &Plan,
+    results: &[ChangeResult],
+    limits: map_bulk::Limits,
+) -> Result<(), Exit> {
+    let undo = undo(plan, results, limits);
     for note in &undo.not_undone {
         eprintln!("mapctl: not undone: {note}");
     }

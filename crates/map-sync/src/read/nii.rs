@@ -79,6 +79,11 @@ pub(crate) fn users(
             ));
         }
     }
+    let header_columns: crate::state::Columns = columns
+        .iter()
+        .zip(&header.cells)
+        .map(|(attribute, cell)| (attribute.map(str::to_owned), cell.trim().to_owned()))
+        .collect();
     // Users as their rows are read; made compact once complete.
     let mut users: Vec<(DesiredResource, Map<String, Value>)> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
@@ -107,7 +112,8 @@ pub(crate) fn users(
             (id, _) => format!("id:{id}"),
         };
         let n = *by_key.entry(key).or_insert_with(|| {
-            let mut user = DesiredResource::new(Map::new(), Origin::new(name, row.line));
+            let origin = Origin::new(name, row.line).with_columns(header_columns.clone());
+            let mut user = DesiredResource::new(Map::new(), origin);
             user.groups = columns.contains(&Some("groups")).then(Vec::new);
             users.push((user, Map::new()));
             users.len() - 1

@@ -52,13 +52,17 @@ pub(crate) fn from_table(
     if !problems.is_empty() {
         return Err(ReadError { problems });
     }
+    let header: crate::state::Columns = columns
+        .iter()
+        .map(|c| (Some((*c).to_owned()), (*c).to_owned()))
+        .collect();
     for row in table
         .rows
         .iter()
         .skip(header_at + 1)
         .filter(|r| !r.is_blank())
     {
-        match user_row(name, &columns, row) {
+        match user_row(name, &columns, row, &header) {
             Ok(user) => desired.users.push(user),
             Err(mut row_problems) => problems.append(&mut row_problems),
         }
@@ -70,8 +74,14 @@ pub(crate) fn from_table(
     }
 }
 
-fn user_row(name: &str, columns: &[&str], row: &Row) -> Result<DesiredResource, Vec<String>> {
-    let mut user = DesiredResource::new(Map::new(), Origin::new(name, row.line));
+fn user_row(
+    name: &str,
+    columns: &[&str],
+    row: &Row,
+    header: &crate::state::Columns,
+) -> Result<DesiredResource, Vec<String>> {
+    let origin = Origin::new(name, row.line).with_columns(header.clone());
+    let mut user = DesiredResource::new(Map::new(), origin);
     let mut problems = Vec::new();
     if row.cells.len() > columns.len() {
         problems.push(format!(
