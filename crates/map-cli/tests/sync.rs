@@ -1123,3 +1123,121 @@ fn a_value_too_large_for_any_request_is_refused_by_the_dry_run_naming_its_cell()
     }
     assert_eq!(server.sim.counters().bulk_requests, 0);
 }
+
+#[test]
+fn a_rerun_after_a_kill_reads_back_what_was_in_flight_and_ends_as_the_files_say() {
+    // The run's one request (Bo, Cy and lab-a) is held for a minute; the run is killed
+    // (SIGKILL) while it waits, and never hears of it again.
+    let faults =
+        FaultPlan::default().on_request(2, Fault::Delay(std::time::Duration::from_secs(60)));
+    let server = Server::start_with(SimConfig::default().with_faults(faults));
+    seed(&server, &[post_user("ann", "Ann", "ann@idp.example.ac.jp")]);
+    let dir = scratch("kill-read-back");
+    let people = write(
+        &dir,
+        "people.csv",
+        "eduPersonPrincipalNames,userName\nbo@idp.example.ac.jp,Bo\ncy@idp.example.ac.jp,Cy\n",
+    );
+    let wanted = ["ann", "bo", "cy"].map(|n| json!({"value": format!("{n}@idp.example.ac.jp")}));
+    let groups = write(
+        &dir,
+        "groups.ndjson",
+        &format!(
+            "{}\n",
+            json!({"schemas": [GROUP], "id": "lab-a", "members": wanted})
+        ),
+    );
+    let journal = dir.join("sync.journal").display().to_string();
+    let args = ["sync", &people, &groups, "--journal", &journal];
+    let mut child = server
+        .mapctl("reqwest", &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.sim.counters().faults_injected < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never sent its request"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let rerun = run(server.mapctl("reqwest", &args), None);
+    assert_eq!(rerun.code, 0, "{}{}", rerun.stdout, rerun.stderr);
+    assert!(
+        rerun
+            .stderr
+            .contains("read back 3 changes whose outcome was unknown: 0 applied, 3 not applied"),
+        "{}",
+        rerun.stderr
+    );
+    assert!(rerun.stderr.contains("planning again"), "{}", rerun.stderr);
+    assert!(!rerun.stderr.contains("never answered"), "{}", rerun.stderr);
+    let state = state(&server);
+    assert_eq!(state["users"].as_array().unwrap().len(), 3);
+    assert_eq!(members(&state, "lab-a").len(), 3);
+    let again = sync(&server, &[&people, &groups]);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn an_answer_lost_after_applying_is_read_back_and_what_waited_on_it_is_carried_out() {
+    // Bo's and Cy's creates are applied, and the connection closes before the answer.
+    let faults = FaultPlan::default().on_request(2, Fault::CloseAfterApplying);
+    let server = Server::start_with(SimConfig::default().with_faults(faults));
+    seed(&server, &[post_user("ann", "Ann", "ann@idp.example.ac.jp")]);
+    let dir = scratch("lost-answer");
+    let people = write(
+        &dir,
+        "people.csv",
+        "eduPersonPrincipalNames,userName\nbo@idp.example.ac.jp,Bo\ncy@idp.example.ac.jp,Cy\n",
+    );
+    let wanted = ["ann", "bo", "cy"].map(|n| json!({"value": format!("{n}@idp.example.ac.jp")}));
+    let groups = write(
+        &dir,
+        "groups.ndjson",
+        &format!(
+            "{}\n",
+            json!({"schemas": [GROUP], "id": "lab-a", "members": wanted})
+        ),
+    );
+    let ran = sync(
+        &server,
+        &[
+            &people,
+            &groups,
+            "--max-operations",
+            "2",
+            "--concurrency",
+            "1",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("+ User bo@idp.example.ac.jp  ✓ succeeded (read back)"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stderr
+            .contains("2 applied, 0 not applied, 0 still unknown"),
+        "{}",
+        ran.stderr
+    );
+    let state = state(&server);
+    assert_eq!(
+        state["users"].as_array().unwrap().len(),
+        3,
+        "no user created twice"
+    );
+    assert_eq!(members(&state, "lab-a").len(), 3);
+}

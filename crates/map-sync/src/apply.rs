@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use map_bulk::{
-    Engine, Event, EventHandler, JobInputError, JobReader, JobReport, Journal, Outcome, OutcomeKind,
+    Engine, Event, EventHandler, JobInputError, JobReader, JobReport, Journal, Outcome,
+    OutcomeKind, SkipReason,
 };
 
 use crate::operations::operations;
@@ -18,11 +19,19 @@ pub enum ChangeResult {
     Succeeded {
         /// The resource's id, when the server gave one.
         id: Option<String>,
+        /// Whether this was learned by reading the resource back ([`crate::settle`])
+        /// after no answer came.
+        read_back: bool,
     },
-    /// mAP Core refused it, or it was not sent (a dependency failed, the budget ran out).
+    /// mAP Core refused it, or reading it back showed it was not applied.
     NotApplied {
-        /// Why, as the engine reports it.
+        /// Why, as the engine reports it (or as reading back found it).
         reason: String,
+    },
+    /// It was not sent: a dependency did not succeed, the job stopped first.
+    Skipped {
+        /// Why, as the engine reports it.
+        reason: SkipReason,
     },
     /// No answer came back: it may have been applied.
     Unknown {
@@ -34,15 +43,18 @@ pub enum ChangeResult {
 impl ChangeResult {
     fn of(outcome: &Outcome) -> Self {
         match &outcome.kind {
-            OutcomeKind::Succeeded { id, .. } => ChangeResult::Succeeded { id: id.clone() },
+            OutcomeKind::Succeeded { id, .. } => ChangeResult::Succeeded {
+                id: id.clone(),
+                read_back: false,
+            },
             OutcomeKind::Unknown { reason } => ChangeResult::Unknown {
                 reason: reason.to_string(),
             },
             OutcomeKind::Failed { message, .. } => ChangeResult::NotApplied {
                 reason: message.clone(),
             },
-            OutcomeKind::Skipped { reason } => ChangeResult::NotApplied {
-                reason: format!("skipped: {reason}"),
+            OutcomeKind::Skipped { reason } => ChangeResult::Skipped {
+                reason: reason.clone(),
             },
             _ => ChangeResult::Unknown {
                 reason: "an outcome this version does not know".into(),

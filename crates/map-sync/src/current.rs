@@ -208,7 +208,7 @@ async fn read_all<T: Resource + Serialize>(
 
 /// A resource as a plan keeps it: without `meta` and `schemas`, and for a user without its
 /// `groups` (the groups' `members` seen from the user).
-fn compact<T: Serialize>(resource: T, is_user: bool) -> Option<Attributes> {
+pub(crate) fn compact<T: Serialize>(resource: T, is_user: bool) -> Option<Attributes> {
     let Ok(Value::Object(mut map)) = serde_json::to_value(resource) else {
         return None;
     };

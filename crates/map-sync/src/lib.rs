@@ -12,7 +12,9 @@
 //! Where things are: `state` (the two states and how users are keyed), `matching` (which
 //! existing resource each desired one is), `compare` (when an attribute already is what is
 //! desired), `membership` (who should be in each group), `plan`, `operations`, `simulate`,
-//! and `read` (desired files: JSON documents, CSV/TSV/XLSX tables, the NII import layout).
+//! `fit` (every operation within the server's limits), `safety` (limits a person must
+//! raise), `settle` (unknown outcomes read back), and `read` (desired files: JSON documents,
+//! CSV/TSV/XLSX tables, the NII import layout).
 //!
 //! ```
 //! use map_sync::{Action, Attributes, Current, Desired, DesiredResource, Origin, SyncOptions, apply_in_memory, plan};
@@ -56,6 +58,7 @@ mod operations;
 mod plan;
 mod read;
 mod safety;
+mod settle;
 mod simulate;
 mod state;
 mod undo;
@@ -70,6 +73,7 @@ pub use operations::{bulk_id, operations};
 pub use plan::{Action, Change, Plan, SyncOptions, plan};
 pub use read::{Encoding, Notices, ReadError, UnknownEncoding, read_desired, read_desired_as};
 pub use safety::{HeldBack, Limit, LimitParseError, SafetyLimits};
+pub use settle::{Settled, settle};
 pub use simulate::{apply_in_memory, simulated_user_id};
 pub use state::{Columns, Current, Desired, DesiredResource, Kind, Origin, UserKey};
 pub use undo::{Undo, undo};

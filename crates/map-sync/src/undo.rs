@@ -47,7 +47,7 @@ pub fn undo(plan: &Plan, results: &[ChangeResult], limits: Limits) -> Undo {
                         .id
                         .as_ref()
                         .is_some_and(|id| created_groups.contains(id)) => {}
-            Some(ChangeResult::Succeeded { id }) => {
+            Some(ChangeResult::Succeeded { id, .. }) => {
                 let context = Context {
                     created: &created_users,
                     n,
@@ -59,7 +59,7 @@ pub fn undo(plan: &Plan, results: &[ChangeResult], limits: Limits) -> Undo {
             Some(ChangeResult::Unknown { reason }) => undo.not_undone.push(format!(
                 "{label}: may have been applied ({reason}); check it by hand"
             )),
-            Some(ChangeResult::NotApplied { .. }) | None => {}
+            Some(ChangeResult::NotApplied { .. } | ChangeResult::Skipped { .. }) | None => {}
         }
     }
     undo.users_created.reverse();
@@ -125,7 +125,7 @@ fn created_user_ids(plan: &Plan, results: &[ChangeResult]) -> Vec<Option<String>
         .zip(results)
         .filter(|(c, _)| c.kind == Kind::User && c.action == Action::Create)
         .map(|(_, r)| match r {
-            ChangeResult::Succeeded { id } => id.clone(),
+            ChangeResult::Succeeded { id, .. } => id.clone(),
             _ => None,
         })
         .collect()

@@ -14,9 +14,10 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
+use map_bulk::SkipReason;
 use map_sync::{
     ChangeResult, Desired, HeldBack, Plan, SafetyLimits, SyncOptions, UserKey, apply, plan,
-    read_current, read_desired_as, undo,
+    read_current, read_desired_as, settle, undo,
 };
 
 use crate::bulk::exit_for;
@@ -88,42 +89,175 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         Ok(engine) => engine.with_interrupt(crate::interrupt::listen()),
         Err(exit) => return exit,
     };
-    let journal = match saved
-        .as_ref()
-        .map(|s| s.save_and_open(&inputs, &server, &plan))
-        .transpose()
-    {
-        Ok(journal) => journal,
-        Err(exit) => return exit,
-    };
-    let bar = crate::report::progress_bar();
-    let applied = apply(&engine, &plan, crate::report::progress(&bar), journal).await;
-    bar.finish_and_clear();
-    let (report, results) = match applied {
-        Ok(applied) => applied,
-        Err(error) => return Exit::usage(error.to_string()),
-    };
-    // What must outlast the run is written before the report is printed, so that a closed
-    // standard output cannot lose it.
-    if let Some(path) = &args.audit_log {
-        if let Err(error) = audit::append(path, &audit::run_id(), &plan, &results) {
-            eprintln!(
-                "mapctl: cannot append to the audit log {}: {error}",
-                path.display()
-            );
+    let run = audit::run_id();
+    let mut rounds: Vec<Round> = Vec::new();
+    // Whether a later plan (made from what mAP Core held after reading back) covers what
+    // the earlier rounds did not carry out.
+    let mut replanned = false;
+    let mut plan = plan;
+    loop {
+        let round = match apply_round(&engine, &target, &args, plan, saved.as_ref(), &inputs).await
+        {
+            Ok(round) => round,
+            Err(exit) => return exit,
+        };
+        // What must outlast the run is written before the report is printed, so that a
+        // closed standard output cannot lose it.
+        if let Some(path) = &args.audit_log {
+            if let Err(error) = audit::append(path, &run, &round.plan, &round.results) {
+                eprintln!(
+                    "mapctl: cannot append to the audit log {}: {error}",
+                    path.display()
+                );
+            }
+        }
+        let again = rounds.is_empty() && round.needs_another();
+        rounds.push(round);
+        if !again {
+            break;
+        }
+        eprintln!(
+            "mapctl: changes were skipped for an outcome that reading back has now settled: planning again from what mAP Core holds"
+        );
+        plan = match plan_anew(&target, &desired, &args).await {
+            Ok((plan, held_back)) if held_back.is_empty() => {
+                replanned = true;
+                plan
+            }
+            Ok((_, held_back)) => {
+                let reasons: Vec<String> = held_back.iter().map(ToString::to_string).collect();
+                eprintln!(
+                    "mapctl: the second plan is held back by a safety limit, nothing more sent: {}",
+                    reasons.join("; ")
+                );
+                break;
+            }
+            Err(exit) => return exit,
+        };
+        if plan.is_empty() {
+            break;
         }
     }
     let undo_written = args
         .undo
         .as_ref()
-        .map(|path| write_undo(path, &plan, &results, args.engine.limits()));
-    if let Some(saved) = &saved {
-        saved.finish(report.stopped.is_none());
+        .map(|path| write_undo(path, &rounds, args.engine.limits()));
+    for round in &rounds {
+        printer.plan(&round.plan, Some(&round.results));
     }
-    printer.plan(&plan, Some(&results));
     match undo_written {
         Some(Err(exit)) => exit,
-        _ => exit_for(&report),
+        _ => exit_for_rounds(&rounds, replanned),
+    }
+}
+
+/// One plan applied, its unknown outcomes read back.
+struct Round {
+    plan: Plan,
+    report: map_bulk::JobReport,
+    results: Vec<ChangeResult>,
+    /// What reading back settled.
+    settled: map_sync::Settled,
+}
+
+impl Round {
+    /// Whether a change was skipped for a dependency whose outcome was unknown and has been
+    /// read back: planning again from what mAP Core now holds carries it out.
+    /// So is a change read back as not applied (a POST is never sent again by the engine
+    /// after no answer; once it is known not to have been applied, a new plan sends it).
+    fn needs_another(&self) -> bool {
+        let skipped_for_unknown = self.results.iter().any(|r| {
+            matches!(
+                r,
+                ChangeResult::Skipped {
+                    reason: SkipReason::DependencyUnknown { .. }
+                }
+            )
+        });
+        self.report.stopped.is_none()
+            && (self.settled.not_applied > 0 || self.settled.applied > 0 && skipped_for_unknown)
+    }
+}
+
+/// Applies `plan` through the engine (journaled when `saved`), with a progress bar on a
+/// terminal, then reads back what is unknown.
+#[allow(clippy::print_stderr)]
+async fn apply_round(
+    engine: &map_bulk::Engine,
+    target: &connect::Target,
+    args: &SyncArgs,
+    plan: Plan,
+    saved: Option<&Saved>,
+    inputs: &str,
+) -> Result<Round, Exit> {
+    let server = target.endpoint.base_url().to_string();
+    let journal = saved
+        .map(|s| s.save_and_open(inputs, &server, &plan))
+        .transpose()?;
+    let bar = crate::report::progress_bar();
+    let applied = apply(engine, &plan, crate::report::progress(&bar), journal).await;
+    bar.finish_and_clear();
+    let (report, mut results) = applied.map_err(|error| Exit::usage(error.to_string()))?;
+    if let Some(saved) = saved {
+        saved.finish(report.stopped.is_none());
+    }
+    let mut settled = map_sync::Settled::default();
+    if results
+        .iter()
+        .any(|r| matches!(r, ChangeResult::Unknown { .. }))
+        && report.stopped.is_none()
+    {
+        settled = settle(&target.resources(), &plan, &mut results, options(args).key).await;
+        eprintln!(
+            "mapctl: read back {} changes whose outcome was unknown: {} applied, {} not applied, {} still unknown",
+            settled.applied + settled.not_applied + settled.unknown,
+            settled.applied,
+            settled.not_applied,
+            settled.unknown
+        );
+    }
+    Ok(Round {
+        plan,
+        report,
+        results,
+        settled,
+    })
+}
+
+/// The exit code of a sync: the engine's stops (credentials, unreachable, interrupted) as
+/// for `bulk`; otherwise from the settled outcomes — 0 when every change succeeded (once
+/// `replanned`, the earlier rounds' other outcomes are superseded by the later plan, which
+/// was made from what mAP Core then held), 3 only when a server that was contacted never
+/// answered, 1 otherwise.
+fn exit_for_rounds(rounds: &[Round], replanned: bool) -> Exit {
+    if let Some(round) = rounds.iter().find(|r| r.report.stopped.is_some()) {
+        return exit_for(&round.report);
+    }
+    let last = rounds.len().saturating_sub(1);
+    let superseded = |n: usize| replanned && (n < last || rounds.len() == 1);
+    let (mut all, mut unknown) = (true, false);
+    for (n, round) in rounds.iter().enumerate() {
+        for result in &round.results {
+            match result {
+                ChangeResult::Succeeded { .. } => {}
+                ChangeResult::Unknown { .. } => {
+                    unknown = true;
+                    all = false;
+                }
+                _ if superseded(n) => {}
+                _ => all = false,
+            }
+        }
+    }
+    let answered = rounds
+        .iter()
+        .any(|r| r.report.answered > 0 || r.settled != map_sync::Settled::default());
+    match (all, unknown, answered) {
+        (true, _, _) => Exit::Success,
+        (false, true, false) => Exit::Unreachable(
+            "mAP Core never answered; nothing is known to have been applied".to_owned(),
+        ),
+        _ => Exit::NotAllSucceeded,
     }
 }
 
@@ -241,35 +375,34 @@ fn resources(desired: &Desired) -> usize {
     desired.users.len() + desired.groups.len() + desired.services.len()
 }
 
-/// Writes the undo job to `path`; with nothing to undo no file is written (a job of no
-/// operations is no job), and stderr says so.
+/// Writes the undo job of every round to `path` (the last round's first); with nothing to
+/// undo no file is written (a job of no operations is no job), and stderr says so.
 #[allow(clippy::print_stderr)]
-fn write_undo(
-    path: &Path,
-    plan: &Plan,
-    results: &[ChangeResult],
-    limits: map_bulk::Limits,
-) -> Result<(), Exit> {
-    let undo = undo(plan, results, limits);
-    for note in &undo.not_undone {
-        eprintln!("mapctl: not undone: {note}");
+fn write_undo(path: &Path, rounds: &[Round], limits: map_bulk::Limits) -> Result<(), Exit> {
+    let mut text = Vec::new();
+    let mut operations = 0;
+    for round in rounds.iter().rev() {
+        let undo = undo(&round.plan, &round.results, limits);
+        for note in &undo.not_undone {
+            eprintln!("mapctl: not undone: {note}");
+        }
+        for operation in &undo.operations {
+            serde_json::to_writer(&mut text, operation)
+                .map_err(|e| Exit::failure(e.to_string()))?;
+            text.push(b'\n');
+        }
+        operations += undo.operations.len();
     }
-    if undo.operations.is_empty() {
+    if operations == 0 {
         eprintln!("mapctl: nothing to undo: {} not written", path.display());
         return Ok(());
-    }
-    let mut text = Vec::new();
-    for operation in &undo.operations {
-        serde_json::to_writer(&mut text, operation).map_err(|e| Exit::failure(e.to_string()))?;
-        text.push(b'\n');
     }
     crate::private_file::write(path, &text)
         .map_err(|e| Exit::failure(format!("cannot write {}: {e}", path.display())))?;
     eprintln!(
-        "mapctl: wrote {} ({} operation{}; run it with `mapctl bulk {} --base-url …` to undo)",
+        "mapctl: wrote {} ({operations} operation{}; run it with `mapctl bulk {} --base-url …` to undo)",
         path.display(),
-        undo.operations.len(),
-        if undo.operations.len() == 1 { "" } else { "s" },
+        if operations == 1 { "" } else { "s" },
         path.display()
     );
     Ok(())

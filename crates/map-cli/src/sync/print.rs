@@ -154,8 +154,19 @@ fn printable(text: &str) -> String {
 
 fn human_result(result: &ChangeResult) -> String {
     match result {
-        ChangeResult::Succeeded { .. } => "  ✓ succeeded".to_owned(),
+        ChangeResult::Succeeded {
+            read_back: false, ..
+        } => "  ✓ succeeded".to_owned(),
+        ChangeResult::Succeeded {
+            read_back: true, ..
+        } => "  ✓ succeeded (read back)".to_owned(),
         ChangeResult::NotApplied { reason } => format!("  ✗ not applied: {}", printable(reason)),
+        ChangeResult::Skipped { reason } => {
+            format!(
+                "  ✗ not applied: skipped: {}",
+                printable(&reason.to_string())
+            )
+        }
         ChangeResult::Unknown { reason } => format!("  ? unknown: {}", printable(reason)),
     }
 }
@@ -184,7 +195,12 @@ fn tally(results: &[ChangeResult]) -> (usize, usize, usize) {
     let count = |f: fn(&ChangeResult) -> bool| results.iter().filter(|r| f(r)).count();
     (
         count(|r| matches!(r, ChangeResult::Succeeded { .. })),
-        count(|r| matches!(r, ChangeResult::NotApplied { .. })),
+        count(|r| {
+            matches!(
+                r,
+                ChangeResult::NotApplied { .. } | ChangeResult::Skipped { .. }
+            )
+        }),
         count(|r| matches!(r, ChangeResult::Unknown { .. })),
     )
 }
@@ -208,9 +224,14 @@ pub(crate) fn json_change(
     }
     if let Some(result) = result {
         value["outcome"] = match result {
-            ChangeResult::Succeeded { id } => json!({"result": "succeeded", "id": id}),
+            ChangeResult::Succeeded { id, read_back } => {
+                json!({"result": "succeeded", "id": id, "read_back": read_back})
+            }
             ChangeResult::NotApplied { reason } => {
                 json!({"result": "not applied", "reason": reason})
+            }
+            ChangeResult::Skipped { reason } => {
+                json!({"result": "not applied", "reason": format!("skipped: {reason}"), "skipped": true})
             }
             ChangeResult::Unknown { reason } => json!({"result": "unknown", "reason": reason}),
         };
