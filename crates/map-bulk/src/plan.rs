@@ -43,9 +43,11 @@ impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} operations in {} requests",
+            "{} operation{} in {} request{}",
             self.operations,
-            self.requests.len()
+            if self.operations == 1 { "" } else { "s" },
+            self.requests.len(),
+            if self.requests.len() == 1 { "" } else { "s" }
         )?;
         for (number, request) in self.requests.iter().enumerate() {
             writeln!(

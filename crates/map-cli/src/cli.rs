@@ -122,6 +122,10 @@ pub(crate) struct SyncArgs {
     /// (run it with `mapctl bulk FILE`).
     #[arg(long, value_name = "FILE")]
     pub(crate) undo: Option<PathBuf>,
+    /// Sent as failOnErrors with every request: the server stops processing a request after
+    /// N failed operations (the rest are skipped, and the next run plans them again).
+    #[arg(long, value_name = "N")]
+    pub(crate) fail_on_errors: Option<u64>,
     /// Append to FILE one JSON line per change sent (time, run, kind, key, id, action,
     /// attributes before and after, members added and removed, outcome); never truncated.
     #[arg(long, value_name = "FILE")]
@@ -149,10 +153,10 @@ pub(crate) enum KeyArg {
 #[derive(Debug, Args)]
 pub(crate) struct EngineArgs {
     /// Operations per request (mAP's maxOperations).
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least::<1>)]
     pub(crate) max_operations: u64,
     /// Bytes per request body (mAP's maxPayloadSize).
-    #[arg(long, value_name = "B", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(512..))]
+    #[arg(long, value_name = "B", default_value_t = 1024 * 1024, value_parser = at_least::<512>)]
     pub(crate) max_payload_bytes: u64,
     /// Stop sending once more than N operations have failed; the rest are skipped.
     #[arg(long, value_name = "N")]
@@ -191,7 +195,7 @@ pub(crate) struct ConnectArgs {
     #[arg(long, value_enum, default_value_t = TransportKind::Reqwest, global = true)]
     pub(crate) transport: TransportKind,
     /// Seconds to wait for each request's complete answer.
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = at_least::<1>, global = true)]
     pub(crate) timeout: u64,
     /// How to print: human (for people), json (one document), or ndjson (one line per
     /// operation as it settles, or per resource).
@@ -244,7 +248,7 @@ pub(crate) struct ListArgs {
     #[arg(long, value_name = "N")]
     pub(crate) count: Option<u64>,
     /// The 1-based index of the first resource.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = at_least::<1>)]
     pub(crate) start_index: Option<u64>,
     /// Every page, streamed as it arrives, until totalResults.
     #[arg(long)]
@@ -324,11 +328,15 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) per_operation_us: u64,
     /// Bulk requests processed at once; one more is answered 429 (Retry-After: 1).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = at_least::<1>)]
     pub(crate) capacity: Option<u64>,
     /// Bulk requests per second; beyond it 429 with a Retry-After saying when a token is due.
     #[arg(long, value_name = "N")]
     pub(crate) rate: Option<f64>,
+    /// A user with this ePPN is seeded as the one the token belongs to (what `mapctl self`
+    /// answers).
+    #[arg(long, value_name = "EPPN")]
+    pub(crate) self_user: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -377,5 +385,15 @@ impl BulkArgs {
     /// The input file, unless it is stdin.
     pub(crate) fn input_path(&self) -> Option<PathBuf> {
         (self.input != "-").then(|| PathBuf::from(&self.input))
+    }
+}
+
+/// A whole number of at least `MIN`, said so when it is not (clap's own range message
+/// prints `1..18446744073709551615`).
+fn at_least<const MIN: u64>(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= MIN => Ok(n),
+        Ok(n) => Err(format!("{n} is too small: at least {MIN}")),
+        Err(_) => Err(format!("{text:?} is not a whole number (at least {MIN})")),
     }
 }

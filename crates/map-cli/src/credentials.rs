@@ -52,8 +52,12 @@ fn optional(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Credential
 /// newline; `None` when neither is set (or set empty). Both set is an error naming both.
 fn secret(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<Option<String>, String> {
     let file_var = format!("{name}_FILE");
-    let value = lookup(name).filter(|v| !v.is_empty());
+    let value = lookup(name);
     let path = lookup(&file_var).filter(|v| !v.is_empty());
+    if value.as_deref() == Some("") && path.is_none() {
+        return Err(format!("{name} is set but empty"));
+    }
+    let value = value.filter(|v| !v.is_empty());
     match (value, path) {
         (Some(_), Some(_)) => Err(format!(
             "both {name} and {file_var} are set: set one of them"

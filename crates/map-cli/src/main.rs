@@ -79,8 +79,11 @@ fn main() -> ExitCode {
 /// Logs to stderr as `RUST_LOG` says (nothing unless it is set).
 fn init_tracing() {
     if std::env::var_os("RUST_LOG").is_some() {
+        use std::io::IsTerminal;
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            // Colour escapes only for a terminal, not in a file stderr is redirected to.
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .try_init();
     }

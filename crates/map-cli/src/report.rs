@@ -249,6 +249,11 @@ impl Renderer {
     }
 }
 
+/// `s` unless there is one.
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 /// A job's progress bar, drawn on stderr only when it is a terminal.
 pub(crate) fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
@@ -303,12 +308,24 @@ fn write_human(
     more: u64,
 ) -> std::io::Result<()> {
     let s = report.summary;
+    let requests = report.plan.requests.len() as u64;
+    // Attempts beyond one per request are retries; say how many reached an answer.
+    let attempts = if s.requests == requests {
+        String::new()
+    } else {
+        format!(
+            " ({} attempt{}, {} answered)",
+            s.requests,
+            plural(s.requests),
+            report.answered
+        )
+    };
     writeln!(
         out,
-        "{} operations in {} requests ({} sent): {} succeeded, {} failed, {} skipped, {} unknown",
+        "{} operation{} in {requests} request{}{attempts}: {} succeeded, {} failed, {} skipped, {} unknown",
         s.total,
-        report.plan.requests.len(),
-        s.requests,
+        plural(s.total),
+        plural(requests),
         s.succeeded,
         s.failed,
         s.skipped,

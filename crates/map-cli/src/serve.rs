@@ -48,6 +48,13 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
     if let Some(credentials) = &from_env {
         config = config.with_credentials(credentials.clone());
     }
+    if let Some(eppn) = &args.self_user {
+        let name = eppn.split('@').next().unwrap_or(eppn);
+        config = config.with_self_user(serde_json::json!({
+            "userName": name,
+            "eduPersonPrincipalNames": [{"value": eppn}],
+        }));
+    }
     let simulator = match Simulator::start(config).await {
         Ok(simulator) => simulator,
         Err(error) => {

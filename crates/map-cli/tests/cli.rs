@@ -202,7 +202,7 @@ fn a_json_array_with_failures_reports_a_table_and_exits_1() {
     assert_eq!(code, 1);
     assert!(
         stdout.contains(
-            "3 operations in 3 requests (2 sent): 1 succeeded, 1 failed, 1 skipped, 0 unknown"
+            "3 operations in 3 requests (2 attempts, 2 answered): 1 succeeded, 1 failed, 1 skipped, 0 unknown"
         ),
         "{stdout}"
     );
@@ -386,6 +386,7 @@ async fn refused_credentials_and_an_unreachable_server_exit_3() {
 fn serve_prints_its_url_and_credentials_and_stops_on_sigterm() {
     let mut server = mapctl()
         .args(["serve", "--port", "0", "--max-operations", "2"])
+        .args(["--self-user", "operator@example.ac.jp"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -410,6 +411,12 @@ fn serve_prints_its_url_and_credentials_and_stops_on_sigterm() {
         .env("MAP_CLIENT_SECRET", &secret));
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(!stderr.contains("embedded"), "{stderr}");
+    let (code, stdout, stderr) = run(mapctl()
+        .args(["self", "--base-url", &url, "--output", "json"])
+        .env("MAP_ACCESS_TOKEN", &token)
+        .env("MAP_CLIENT_SECRET", &secret));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("operator@example.ac.jp"), "{stdout}");
 
     let status = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
@@ -758,4 +765,46 @@ fn a_journal_written_against_one_server_is_refused_against_another() {
         "{stderr}"
     );
     assert_eq!(b.counters().bulk_requests, 0);
+}
+
+#[test]
+fn a_base_url_ending_in_api_v2_is_named_with_the_url_requested() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = runtime
+        .block_on(Simulator::start(SimConfig::default()))
+        .unwrap();
+    let credentials = sim.credentials();
+    let path = job_file(
+        "wrong-base.ndjson",
+        r#"{"method":"DELETE","path":"/Groups/x"}"#,
+    );
+    let wrong = format!("{}/api/v2", sim.base_url());
+    let (code, stdout, stderr) = run(mapctl()
+        .arg("bulk")
+        .arg(&path)
+        .args(["--base-url", &wrong])
+        .env("MAP_ACCESS_TOKEN", credentials.access_token.expose_secret())
+        .env(
+            "MAP_CLIENT_SECRET",
+            credentials.client_secret.expose_secret(),
+        ));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "{wrong}/api/v2/Bulk: no such endpoint; is the base URL right?"
+        )),
+        "{stdout}"
+    );
+    // An empty secret is said to be empty, not missing.
+    let (code, _, stderr) = run(mapctl()
+        .arg("bulk")
+        .arg(&path)
+        .args(["--base-url", sim.base_url()])
+        .env("MAP_ACCESS_TOKEN", "t")
+        .env("MAP_CLIENT_SECRET", ""));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("MAP_CLIENT_SECRET is set but empty"),
+        "{stderr}"
+    );
 }

@@ -18,6 +18,7 @@ use crate::pipeline::{Answer, ExchangeError, excerpt};
 ///     status: http::StatusCode::TOO_MANY_REQUESTS,
 ///     headers: [(http::header::RETRY_AFTER, "3".parse().unwrap())].into_iter().collect(),
 ///     body: bytes::Bytes::new(),
+///     url: None,
 /// };
 /// match classify(&Ok(busy)) {
 ///     Verdict::NotProcessed { retry_after, throttled, .. } => {
@@ -124,9 +125,15 @@ pub fn classify(result: &Result<Answer, ExchangeError>) -> Verdict {
         return Verdict::Processed;
     }
     let error = serde_json::from_slice::<MapError>(&answer.body).ok();
-    let detail = match error.as_ref().and_then(|e| e.detail.clone()) {
-        Some(detail) => detail,
-        None => format!("{} {}", answer.status, excerpt(&answer.body))
+    let detail = match (error.as_ref().and_then(|e| e.detail.clone()), &answer.url) {
+        (Some(detail), _) => detail,
+        // No mAP document: not mAP's "no such resource" but no such endpoint, most often a
+        // base URL that already ends in /api/v2.
+        (None, Some(url)) if status == 404 => format!(
+            "{} from {url}: no such endpoint; is the base URL right? (mAP Core's is the part before /api/v2)",
+            answer.status
+        ),
+        (None, _) => format!("{} {}", answer.status, excerpt(&answer.body))
             .trim_end()
             .to_owned(),
     };
@@ -184,6 +191,7 @@ mod tests {
             status: StatusCode::from_u16(status).unwrap(),
             headers: map,
             body: Bytes::from(body.to_owned()),
+            url: None,
         })
     }
 

@@ -54,6 +54,8 @@ pub struct Answer {
     pub headers: HeaderMap,
     /// The whole body.
     pub body: Bytes,
+    /// The URL the request went to (without its query), when known: a 404 names it.
+    pub url: Option<url::Url>,
 }
 
 impl Answer {
@@ -165,6 +167,13 @@ impl Pipeline {
     /// for GET and DELETE), sends it, and reads the whole answer.
     pub async fn exchange(&self, call: Call, signer: &Signer) -> Result<Answer, ExchangeError> {
         let request = build(call, signer)?;
+        let url = url::Url::parse(&request.uri().to_string())
+            .ok()
+            .map(|mut url| {
+                // The query carries the signature on GET and DELETE: never in a message.
+                url.set_query(None);
+                url
+            });
         let timeout = self.attempt_timeout;
         let response = tokio::time::timeout(timeout, self.transport.send(request))
             .await
@@ -174,6 +183,7 @@ impl Pipeline {
             status: parts.status,
             headers: parts.headers,
             body,
+            url,
         })
     }
 }

@@ -153,9 +153,14 @@ fn match_user(
             problems.add(
                 Some(&user.origin),
                 format!(
-                    "{} {} match several existing users: {}",
+                    "{} {} {} several existing users: {}",
                     key.attribute(),
                     values.join(", "),
+                    if values.len() == 1 {
+                        "matches"
+                    } else {
+                        "match"
+                    },
                     ids.join(", ")
                 ),
             );

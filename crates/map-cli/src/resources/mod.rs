@@ -236,8 +236,10 @@ fn refusal<T>(answer: ResourceAnswer<T>) -> Exit {
     ))
 }
 
-/// The exit of a call that got no usable answer.
-fn failed(error: ResourceError) -> Exit {
+/// The exit of a call that got no usable answer (the same for every command: 3 when mAP
+/// Core could not be reached or refused the credentials, 1 when it was reached but gave no
+/// usable answer, a timeout included).
+pub(crate) fn failed(error: ResourceError) -> Exit {
     match error {
         ResourceError::Build(_) => Exit::usage(error.to_string()),
         error if error.is_unreachable_or_unauthorized() => Exit::Unreachable(error.to_string()),

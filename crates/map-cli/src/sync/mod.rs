@@ -85,7 +85,7 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         printer.plan(&plan, None);
         return Exit::Success;
     }
-    let engine = match target.engine(&args.engine, None) {
+    let engine = match target.engine(&args.engine, args.fail_on_errors) {
         Ok(engine) => engine.with_interrupt(crate::interrupt::listen()),
         Err(exit) => return exit,
     };
@@ -273,7 +273,13 @@ async fn plan_anew(
     let started = Instant::now();
     let current = read_current(&target.resources(), desired, options)
         .await
-        .map_err(|error| Exit::Unreachable(format!("cannot read mAP Core: {error}")))?;
+        .map_err(|error| match crate::resources::failed(error) {
+            Exit::Unreachable(message) => {
+                Exit::Unreachable(format!("cannot read mAP Core: {message}"))
+            }
+            Exit::Failure(message) => Exit::failure(format!("cannot read mAP Core: {message}")),
+            other => other,
+        })?;
     eprintln!(
         "mapctl: read {} users, {} groups and {} services from mAP Core in {:.2} s",
         current.users.len(),
@@ -332,7 +338,10 @@ fn read_files(args: &SyncArgs) -> Result<(Desired, String), Exit> {
         let before = resources(&desired);
         match read_desired_as(&name, &bytes, args.encoding, &mut desired) {
             Ok(notices) => notices.iter().for_each(|n| eprintln!("mapctl: {n}")),
-            Err(error) => problems.extend(error.problems),
+            Err(error) => {
+                problems.extend(error.problems);
+                continue;
+            }
         }
         if resources(&desired) == before && !args.allow_empty {
             problems.push(format!(
