@@ -54,6 +54,37 @@ impl Measured {
     }
 }
 
+/// The sync scenario alone, its section printed to stdout.
+#[allow(clippy::print_stdout)]
+fn only_sync(
+    args: &[String],
+    root: &Path,
+    bench_dir: &Path,
+    users: u64,
+    runs: usize,
+) -> Result<(), String> {
+    let mapctl = match args.iter().position(|a| a == "--mapctl") {
+        Some(i) => PathBuf::from(args.get(i + 1).ok_or("--mapctl needs a path")?),
+        None => {
+            let status = Command::new(crate::cargo())
+                .args(["build", "--release", "-p", "map-cli"])
+                .current_dir(root)
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err("cargo build --release -p map-cli failed".into());
+            }
+            root.join("target/release/mapctl")
+        }
+    };
+    let workload = workload(bench_dir, users)?;
+    let synced = sync_bench::run(&mapctl, &workload, bench_dir, users, runs.min(3))?;
+    let mut section = String::new();
+    sync_bench::render(&synced, &mut section);
+    println!("{section}");
+    Ok(())
+}
+
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
     let runs_each: usize = args
@@ -81,6 +112,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let root = workspace_root()?;
     let bench_dir = root.join("target/bench");
     std::fs::create_dir_all(&bench_dir).map_err(|e| e.to_string())?;
+    // `--only sync [--mapctl PATH]`: the sync scenario alone, printed (BENCHMARKS.md is left
+    // as it is), with this build or the binary given (an earlier build, to compare).
+    if args.windows(2).any(|w| w[0] == "--only" && w[1] == "sync") {
+        return only_sync(args, &root, &bench_dir, if quick { 10_000 } else { 100_000 }, runs_each);
+    }
 
     eprintln!("xtask bench: building mapctl (release)");
     let status = Command::new(crate::cargo())
