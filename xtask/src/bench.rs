@@ -115,7 +115,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     // `--only sync [--mapctl PATH]`: the sync scenario alone, printed (BENCHMARKS.md is left
     // as it is), with this build or the binary given (an earlier build, to compare).
     if args.windows(2).any(|w| w[0] == "--only" && w[1] == "sync") {
-        return only_sync(args, &root, &bench_dir, if quick { 10_000 } else { 100_000 }, runs_each);
+        return only_sync(
+            args,
+            &root,
+            &bench_dir,
+            if quick { 10_000 } else { 100_000 },
+            runs_each,
+        );
     }
 
     eprintln!("xtask bench: building mapctl (release)");

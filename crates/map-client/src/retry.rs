@@ -121,6 +121,11 @@ pub enum GiveUp {
         /// Attempts made.
         attempts: u32,
     },
+    /// The job was interrupted (SIGINT, SIGTERM): no new attempt is started.
+    Interrupted {
+        /// Attempts made.
+        attempts: u32,
+    },
 }
 
 impl std::fmt::Display for GiveUp {
@@ -135,6 +140,10 @@ impl std::fmt::Display for GiveUp {
             GiveUp::RetryBudget { attempts } => write!(
                 f,
                 "gave up after {attempts} attempts (the job's retry budget is spent: most requests are failing)"
+            ),
+            GiveUp::Interrupted { attempts } => write!(
+                f,
+                "not retried after {attempts} attempts: the job was interrupted"
             ),
         }
     }

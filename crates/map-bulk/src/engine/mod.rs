@@ -298,6 +298,7 @@ impl Engine {
             pace: Pace::new(self.config.concurrency),
             requests_sent: AtomicU64::new(0),
             answered: AtomicU64::new(0),
+            interrupt: self.interrupt.clone(),
         }
     }
 

@@ -39,6 +39,8 @@ pub(crate) struct RequestContext {
     pub(crate) requests_sent: AtomicU64,
     /// Attempts that got an HTTP answer, whatever its status.
     pub(crate) answered: AtomicU64,
+    /// Once interrupted, no new attempt starts.
+    pub(crate) interrupt: super::interrupt::Interrupt,
 }
 
 /// How a planned request settled.
@@ -116,8 +118,22 @@ fn send(
                 Ok(_) => return (outcomes, None),
                 Err(stop) => return (outcomes, Some(stop)),
             };
+            if context.interrupt.is_interrupted() {
+                // No new attempt: what was not processed is skipped, what may have been
+                // applied is unknown (the engine never guesses).
+                let give_up = GiveUp::Interrupted { attempts: number };
+                let stop = interrupted(&ops, &verdict, give_up, &mut outcomes);
+                return (outcomes, stop);
+            }
             match context.retry.retry(&verdict, attempt) {
-                RetryDecision::After(delay) => context.wait(request, number, delay, &verdict).await,
+                RetryDecision::After(delay) => {
+                    context.wait(request, number, delay, &verdict).await;
+                    if context.interrupt.is_interrupted() {
+                        let give_up = GiveUp::Interrupted { attempts: number };
+                        let stop = interrupted(&ops, &verdict, give_up, &mut outcomes);
+                        return (outcomes, stop);
+                    }
+                }
                 RetryDecision::GiveUp(give_up) => {
                     let stop = give_up_on(&ops, &verdict, give_up, &mut outcomes);
                     return (outcomes, stop);
@@ -355,6 +371,23 @@ fn give_up_on(
     }
 }
 
+/// Settles `ops` of a request the job was interrupted while retrying: not sent or not
+/// processed is skipped for the interruption; anything else as giving up says.
+fn interrupted(
+    ops: &[Operation],
+    verdict: &Verdict,
+    give_up: GiveUp,
+    outcomes: &mut Vec<Outcome>,
+) -> Option<JobStop> {
+    match verdict {
+        Verdict::Unreachable { .. } | Verdict::NotProcessed { .. } => {
+            outcomes.extend(skipped(ops, &SkipReason::Interrupted));
+            None
+        }
+        _ => give_up_on(ops, verdict, give_up, outcomes),
+    }
+}
+
 /// What `verdict` says happened, for messages.
 fn cause(verdict: &Verdict) -> &str {
     match verdict {
@@ -521,6 +554,53 @@ mod tests {
             }
         );
         assert_eq!(sent.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn once_interrupted_a_request_starts_no_new_attempt() {
+        let busy = || Ok((503, r#"{"detail":"busy"}"#.to_owned()));
+        let (context, sent) = context(vec![busy(), busy()], 2);
+        context.interrupt.interrupt();
+        let execution = execute(
+            context.clone(),
+            1,
+            vec![op(0, BulkMethod::Post, None, "/Users", &[])],
+        )
+        .await;
+        // The attempt in flight when the signal came is seen through; no retry follows.
+        assert_eq!(sent.lock().unwrap().len(), 1);
+        assert_eq!(
+            execution.outcomes[0].kind,
+            OutcomeKind::Skipped {
+                reason: SkipReason::Interrupted
+            }
+        );
+        // An answer lost: what may have been applied stays unknown, never skipped.
+        let (context, _) = context_lost();
+        context.interrupt.interrupt();
+        let execution = execute(
+            context,
+            1,
+            vec![op(0, BulkMethod::Put, None, "/Users/x", &[])],
+        )
+        .await;
+        assert!(
+            matches!(
+                &execution.outcomes[0].kind,
+                OutcomeKind::Unknown {
+                    reason: UnknownReason::RetriesGaveUp {
+                        give_up: GiveUp::Interrupted { attempts: 1 },
+                        ..
+                    }
+                }
+            ),
+            "{:?}",
+            execution.outcomes
+        );
+    }
+
+    fn context_lost() -> (Arc<RequestContext>, Arc<std::sync::Mutex<Vec<String>>>) {
+        context(vec![Ok((502, "bad gateway".into()))], 2)
     }
 
     #[tokio::test]

@@ -55,6 +55,7 @@ pub(crate) fn context(
         pace: Pace::new(Concurrency::Fixed(2)),
         requests_sent: AtomicU64::new(0),
         answered: AtomicU64::new(0),
+        interrupt: Default::default(),
     };
     (Arc::new(context), sent)
 }
