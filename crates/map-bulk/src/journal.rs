@@ -118,6 +118,18 @@ pub enum JournalError {
         /// This job's fingerprint.
         job: JobFingerprint,
     },
+    /// Another run holds the journal (its lock file is locked): two runs of one job would
+    /// send the same requests twice.
+    #[error(
+        "journal {path} is in use by another run{}: wait for it to end (or stop it), then run again",
+        holder.map(|pid| format!(" (process {pid})")).unwrap_or_default()
+    )]
+    InUse {
+        /// The journal's path.
+        path: PathBuf,
+        /// The process holding it, as it wrote in the lock file.
+        holder: Option<u32>,
+    },
     /// The journal was written against another server: the ids it holds are that server's.
     #[error(
         "journal {path} was written against {journal}, not {server}: resume it against {journal}, or use a new journal file"
@@ -450,6 +462,9 @@ pub struct Journal {
     job: JobFingerprint,
     /// Open for appending once the first record is written.
     file: Option<File>,
+    /// `FILE.lock`, held while this journal is open (unless its caller holds it: see
+    /// [`Journal::open_locked`]).
+    _lock: Option<JournalLock>,
     /// The server this run sends to, and the one an earlier run wrote against.
     server: Option<String>,
     earlier_server: Option<String>,
@@ -474,6 +489,28 @@ impl Journal {
 
     /// Opens the journal at `path` for the job whose fingerprint is `job`.
     pub fn open_for(path: impl AsRef<Path>, job: JobFingerprint) -> Result<Self, JournalError> {
+        let lock = JournalLock::acquire(path.as_ref())?;
+        let mut journal = Journal::open_unlocked(path, job)?;
+        journal._lock = Some(lock);
+        Ok(journal)
+    }
+
+    /// Opens the journal at `path` for the job `source` under a `lock` the caller took (and
+    /// keeps) for it: a run that opens the journal more than once (a sync's rounds) holds
+    /// it throughout.
+    pub fn open_locked(
+        lock: &JournalLock,
+        source: &mut dyn OperationSource,
+    ) -> Result<Self, JournalError> {
+        let path = lock.journal.clone();
+        let job = JobFingerprint::of(source).map_err(|source| JournalError::Source {
+            path: path.clone(),
+            source,
+        })?;
+        Journal::open_unlocked(path, job)
+    }
+
+    fn open_unlocked(path: impl AsRef<Path>, job: JobFingerprint) -> Result<Self, JournalError> {
         let path = path.as_ref().to_path_buf();
         let io_error = |source| JournalError::Io {
             path: path.clone(),
@@ -483,6 +520,7 @@ impl Journal {
             path: path.clone(),
             job,
             file: None,
+            _lock: None,
             server: None,
             earlier_server: None,
             restored: Restored::default(),
@@ -606,14 +644,14 @@ impl Journal {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn for_server(mut self, server: &str) -> Result<Self, JournalError> {
-        if let Some(earlier) = &self.earlier_server {
-            if earlier != server {
-                return Err(JournalError::DifferentServer {
-                    path: self.path.clone(),
-                    journal: earlier.clone(),
-                    server: server.to_owned(),
-                });
-            }
+        if let Some(earlier) = &self.earlier_server
+            && earlier != server
+        {
+            return Err(JournalError::DifferentServer {
+                path: self.path.clone(),
+                journal: earlier.clone(),
+                server: server.to_owned(),
+            });
         }
         self.server = Some(server.to_owned());
         Ok(self)
@@ -712,6 +750,76 @@ impl Journal {
     }
 }
 
+/// A journal's lock: `JOURNAL.lock` beside it, locked (`flock`) by one run at a time, with
+/// that process's id written in it. A second run of the same journal is refused while the
+/// first lives (cron overlap, a second terminal); the operating system releases the lock
+/// when its holder ends, however it ends.
+///
+/// ```
+/// use map_bulk::{JournalError, JournalLock};
+///
+/// let dir = tempfile::tempdir()?;
+/// let journal = dir.path().join("users.journal");
+/// let held = JournalLock::acquire(&journal)?;
+/// assert!(matches!(JournalLock::acquire(&journal), Err(JournalError::InUse { .. })));
+/// drop(held);
+/// assert!(JournalLock::acquire(&journal).is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct JournalLock {
+    journal: PathBuf,
+    _file: File,
+}
+
+impl JournalLock {
+    /// Locks the journal at `journal` for this process, or says which process holds it.
+    pub fn acquire(journal: impl AsRef<Path>) -> Result<JournalLock, JournalError> {
+        let journal = journal.as_ref().to_path_buf();
+        let mut name = journal.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let io_error = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = private(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
+        .open(&path)
+        .map_err(io_error)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut file, &mut text);
+                return Err(JournalError::InUse {
+                    path: journal,
+                    holder: text.trim().parse().ok(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(error)) => return Err(io_error(error)),
+        }
+        // Who holds it, for the message a second run gives.
+        file.set_len(0).map_err(io_error)?;
+        file.write_all(std::process::id().to_string().as_bytes())
+            .map_err(io_error)?;
+        Ok(JournalLock {
+            journal,
+            _file: file,
+        })
+    }
+
+    /// The journal it locks.
+    pub fn journal(&self) -> &Path {
+        &self.journal
+    }
+}
+
 /// A journal holds what the job sends (names, addresses): readable by its owner alone.
 fn private(options: &mut OpenOptions) -> &mut OpenOptions {
     #[cfg(unix)]
@@ -748,6 +856,31 @@ mod tests {
             serde_json::to_string(&Record::Settled(SettledRecord::of(&outcome))).unwrap();
         line.push('\n');
         line
+    }
+
+    #[test]
+    fn a_journal_open_in_one_run_is_refused_to_another_naming_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.journal");
+        let op: crate::JobOperation =
+            serde_json::from_str(r#"{"method":"DELETE","path":"/Groups/g"}"#).unwrap();
+        let first = Journal::open(&path, &mut vec![op.clone()]).unwrap();
+        let error = Journal::open(&path, &mut vec![op.clone()]).unwrap_err();
+        assert!(
+            matches!(&error, JournalError::InUse { holder: Some(pid), .. } if *pid == std::process::id()),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("is in use by another run (process "),
+            "{error}"
+        );
+        drop(first);
+        assert!(
+            Journal::open(&path, &mut vec![op]).is_ok(),
+            "released with its holder"
+        );
     }
 
     #[test]

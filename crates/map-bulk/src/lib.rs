@@ -58,7 +58,7 @@ pub use job::{
     InputFormat, JobOperation, JobReader, OperationRef, OperationSource, OperationTexts,
     OperationVisitor, Operations, SourceError,
 };
-pub use journal::{JobFingerprint, Journal, JournalError};
+pub use journal::{JobFingerprint, Journal, JournalError, JournalLock};
 pub use map_client::{
     Attempt, BulkAnswer, BulkClient, BulkError, Endpoint, EndpointError, GiveUp, RetryBudget,
     RetryDecision, RetryPolicy, RetryStrategy, StandardRetry, Verdict,

@@ -131,22 +131,22 @@ impl Plan {
             let Ok(op) = op else { return };
             let request = self.request_of(this).unwrap_or(0);
             for bulk_id in references(&normal_path(&op), op.data) {
-                if let Some(&(defined_by, defined_in)) = defined.get(&bulk_id) {
-                    if defined_in < request {
-                        found.push(Substitution {
-                            index: this,
-                            request,
-                            bulk_id,
-                            defined_by,
-                            defined_in,
-                        });
-                    }
+                if let Some(&(defined_by, defined_in)) = defined.get(&bulk_id)
+                    && defined_in < request
+                {
+                    found.push(Substitution {
+                        index: this,
+                        request,
+                        bulk_id,
+                        defined_by,
+                        defined_in,
+                    });
                 }
             }
-            if let (BulkMethod::Post, Some(bulk_id)) = (op.method, op.bulk_id) {
-                if referenced.contains(bulk_id.as_ref()) {
-                    defined.insert(bulk_id.into_owned(), (this, request));
-                }
+            if let (BulkMethod::Post, Some(bulk_id)) = (op.method, op.bulk_id)
+                && referenced.contains(bulk_id.as_ref())
+            {
+                defined.insert(bulk_id.into_owned(), (this, request));
             }
         })?;
         Ok(found)

@@ -105,12 +105,11 @@ pub(crate) fn references(path: &str, data: Option<&str>) -> Vec<String> {
                 .map(str::to_owned),
         );
     }
-    if let Some(data) = data {
-        if may_hold_reference(data) {
-            if let Ok(value) = serde_json::from_str::<Value>(data) {
-                collect(&value, &mut found);
-            }
-        }
+    if let Some(data) = data
+        && may_hold_reference(data)
+        && let Ok(value) = serde_json::from_str::<Value>(data)
+    {
+        collect(&value, &mut found);
     }
     found
 }
@@ -149,10 +148,10 @@ pub(crate) fn substitute(
     let Ok(mut value) = serde_json::from_str::<Value>(raw) else {
         return;
     };
-    if replace(&mut value, resolve) {
-        if let Ok(new) = serde_json::to_string(&value) {
-            *raw = new;
-        }
+    if replace(&mut value, resolve)
+        && let Ok(new) = serde_json::to_string(&value)
+    {
+        *raw = new;
     }
 }
 

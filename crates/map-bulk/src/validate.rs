@@ -455,16 +455,16 @@ fn resolve(
         );
         return;
     }
-    if let (Some(expected), Some(kind)) = (reference.path_kind, definition.kind) {
-        if expected != kind {
-            problems.push(
+    if let (Some(expected), Some(kind)) = (reference.path_kind, definition.kind)
+        && expected != kind
+    {
+        problems.push(
                 Some(reference.from),
                 None,
                 format!(
                     "the path refers to bulkId:{name}, which creates a {kind:?} (operation {defined_by}), not a {expected:?}"
                 ),
             );
-        }
     }
     if defined_by > reference.from {
         spans.push((reference.from, defined_by));

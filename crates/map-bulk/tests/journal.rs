@@ -283,6 +283,9 @@ fn a_torn_last_line_is_dropped_and_a_corrupt_line_refused() {
     .unwrap();
     let journal = Journal::open(&path, &mut source).unwrap();
     assert_eq!((journal.settled_earlier(), journal.interrupted()), (1, 1));
+    // Released, so that it can be opened again below (a second run is refused while the
+    // first holds it).
+    drop(journal);
     assert_eq!(
         journal_text(&path),
         format!("{header}{sending}{settled}"),
@@ -304,9 +307,12 @@ fn a_torn_last_line_is_dropped_and_a_corrupt_line_refused() {
 #[tokio::test]
 async fn a_journal_that_cannot_be_written_stops_the_job_before_sending() {
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
-    let path = journal_path("no-such-dir").join("job.journal");
+    let path = journal_path("unwritable.journal");
     let mut source = job();
     let journal = Journal::open(&path, &mut source).unwrap();
+    // Once open, the journal's place is taken by a directory: its first record cannot be
+    // written.
+    std::fs::create_dir_all(&path).unwrap();
     let (events, outcomes) = collector();
     let report = engine(&sim)
         .run_journaled(&mut source, events, journal)

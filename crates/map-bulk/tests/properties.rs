@@ -184,20 +184,21 @@ fn check(
             }
         }
         for outcome in &outcomes {
-            if let OutcomeKind::Succeeded { note: None, .. } = &outcome.kind {
-                if outcome.method != BulkMethod::Post && !outcome.path.contains("bulkId:") {
-                    let applied = counters
-                        .applied_by_resource
-                        .get(&outcome.path)
-                        .copied()
-                        .unwrap_or(0);
-                    prop_assert!(
-                        applied >= 1,
-                        "{} {} reported succeeded but never applied",
-                        outcome.method,
-                        outcome.path
-                    );
-                }
+            if let OutcomeKind::Succeeded { note: None, .. } = &outcome.kind
+                && outcome.method != BulkMethod::Post
+                && !outcome.path.contains("bulkId:")
+            {
+                let applied = counters
+                    .applied_by_resource
+                    .get(&outcome.path)
+                    .copied()
+                    .unwrap_or(0);
+                prop_assert!(
+                    applied >= 1,
+                    "{} {} reported succeeded but never applied",
+                    outcome.method,
+                    outcome.path
+                );
             }
         }
         // Without faults, everything completes: nothing unknown, nothing given up on.

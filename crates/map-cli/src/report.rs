@@ -292,7 +292,7 @@ fn show_progress(bar: &ProgressBar, settled: &mut u64, event: &Event<'_>) {
         )),
         Event::OperationSettled(_) => {
             *settled += 1;
-            if *settled % 256 == 0 {
+            if (*settled).is_multiple_of(256) {
                 bar.set_position(*settled);
             }
         }

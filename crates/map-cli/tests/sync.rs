@@ -1241,3 +1241,65 @@ fn an_answer_lost_after_applying_is_read_back_and_what_waited_on_it_is_carried_o
     );
     assert_eq!(members(&state, "lab-a").len(), 3);
 }
+
+#[test]
+fn a_second_run_with_the_same_journal_is_refused_while_the_first_lives() {
+    let dir = scratch("two-runs");
+    let people = write(
+        &dir,
+        "people.csv",
+        "eduPersonPrincipalNames,userName\nbo@idp.example.ac.jp,Bo\n",
+    );
+    let job = write(
+        &dir,
+        "job.ndjson",
+        &format!("{}\n", post_user("cy", "Cy", "cy@idp.example.ac.jp")),
+    );
+    for (command, file) in [("sync", &people), ("bulk", &job)] {
+        // The first run's request is held for 3 s.
+        let faults =
+            FaultPlan::default().on_request(1, Fault::Delay(std::time::Duration::from_secs(3)));
+        let server = Server::start_with(SimConfig::default().with_faults(faults));
+        let journal = dir.join(format!("{command}.journal")).display().to_string();
+        let args = [command, file.as_str(), "--journal", &journal];
+        let mut first = server
+            .mapctl("reqwest", &args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while server.sim.counters().faults_injected == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first run never sent"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let second = run(server.mapctl("reqwest", &args), None);
+        assert_eq!(
+            second.code, 2,
+            "{command}: {}{}",
+            second.stdout, second.stderr
+        );
+        assert!(
+            second.stderr.contains(&format!(
+                "journal {journal} is in use by another run (process {})",
+                first.id()
+            )),
+            "{}",
+            second.stderr
+        );
+        assert!(first.wait().unwrap().success());
+        let counters = server.sim.counters();
+        assert_eq!(
+            counters.bulk_requests, 1,
+            "{command}: only the first run's request"
+        );
+        assert!(
+            counters.applied_by_bulk_id.values().all(|&n| n == 1),
+            "{:?}",
+            counters.applied_by_bulk_id
+        );
+    }
+}

@@ -346,10 +346,10 @@ impl RetryStrategy for StandardRetry {
         if attempt.elapsed.saturating_add(delay) > self.policy.max_elapsed {
             return RetryDecision::GiveUp(GiveUp::TimeBudget { attempts });
         }
-        if let Some(budget) = &self.budget {
-            if !budget.withdraw(cost) {
-                return RetryDecision::GiveUp(GiveUp::RetryBudget { attempts });
-            }
+        if let Some(budget) = &self.budget
+            && !budget.withdraw(cost)
+        {
+            return RetryDecision::GiveUp(GiveUp::RetryBudget { attempts });
         }
         RetryDecision::After(delay)
     }

@@ -175,12 +175,12 @@ fn check_shape<'a>(
         if bulk_id == Some("") {
             problems.push(format!("Operations[{index}]: bulkId must not be empty"));
         }
-        if let Some(bulk_id) = bulk_id.filter(|_| method == BulkMethod::Post) {
-            if let Some(first) = bulk_ids.insert(bulk_id, index) {
-                problems.push(format!(
-                    "Operations[{index}]: bulkId '{bulk_id}' is already used by Operations[{first}]"
-                ));
-            }
+        if let Some(bulk_id) = bulk_id.filter(|_| method == BulkMethod::Post)
+            && let Some(first) = bulk_ids.insert(bulk_id, index)
+        {
+            problems.push(format!(
+                "Operations[{index}]: bulkId '{bulk_id}' is already used by Operations[{first}]"
+            ));
         }
         let path = op.path.as_deref().unwrap_or("");
         if path.is_empty() {

@@ -244,10 +244,10 @@ impl FaultSchedule {
         }
         let mut generator = self.generator.lock().unwrap_or_else(|e| e.into_inner());
         for rule in &self.plan.rules {
-            if let Trigger::Rate(rate) = rule.trigger {
-                if generator.next_unit() < rate {
-                    return Some(rule.fault);
-                }
+            if let Trigger::Rate(rate) = rule.trigger
+                && generator.next_unit() < rate
+            {
+                return Some(rule.fault);
             }
         }
         None

@@ -256,11 +256,11 @@ async fn serve(
     // The load's times count from arrival: the simulator's own work is part of them, as a
     // real server's is part of its time per operation.
     let mut server_time = load.latency;
-    if let Ok(response) = &answer {
-        if let Some(Processed { operations }) = response.extensions().get() {
-            let operations = u32::try_from(*operations).unwrap_or(u32::MAX);
-            server_time = server_time.saturating_add(load.per_operation.saturating_mul(operations));
-        }
+    if let Ok(response) = &answer
+        && let Some(Processed { operations }) = response.extensions().get()
+    {
+        let operations = u32::try_from(*operations).unwrap_or(u32::MAX);
+        server_time = server_time.saturating_add(load.per_operation.saturating_mul(operations));
     }
     pause_until(arrived, server_time).await;
     // The slot is held until the answer goes: a busy server's capacity is its whole requests.

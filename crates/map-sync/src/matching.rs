@@ -85,17 +85,17 @@ pub(crate) fn match_users(
             }
             Some(Match::New) => {
                 for value in key.values(&user.attributes) {
-                    if let Some(first) = new_keys.insert(value.clone(), n) {
-                        if first != n {
-                            problems.add(
-                                Some(&user.origin),
-                                format!(
-                                    "{} {value:?} is also the new user's at {}",
-                                    key.attribute(),
-                                    desired.users[first].origin
-                                ),
-                            );
-                        }
+                    if let Some(first) = new_keys.insert(value.clone(), n)
+                        && first != n
+                    {
+                        problems.add(
+                            Some(&user.origin),
+                            format!(
+                                "{} {value:?} is also the new user's at {}",
+                                key.attribute(),
+                                desired.users[first].origin
+                            ),
+                        );
                     }
                 }
             }

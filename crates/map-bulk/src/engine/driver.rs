@@ -235,10 +235,10 @@ impl Driver {
             unknown: counts.unknown,
         });
         let failed = self.reporter.summary().failed;
-        if let (None, Some(budget)) = (&self.stopped, self.error_budget) {
-            if failed > budget {
-                self.stopped = Some(JobStop::ErrorBudget { failed, budget });
-            }
+        if let (None, Some(budget)) = (&self.stopped, self.error_budget)
+            && failed > budget
+        {
+            self.stopped = Some(JobStop::ErrorBudget { failed, budget });
         }
         self.reporter.flush();
     }

@@ -480,7 +480,7 @@ mod tests {
             hash: u64::from(index).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             index,
             kind: kinds[index as usize % kinds.len()],
-            is_post: index % 3 != 0,
+            is_post: !index.is_multiple_of(3),
         };
         let mut definitions = Definitions::new(&Scratch::default());
         for index in 0..count {

@@ -117,10 +117,10 @@ pub(crate) fn scan_operation(text: &str) -> Option<Scanned<'_>> {
 /// must be parsed whole (which also words the error of an invalid one).
 pub(crate) fn borrow_operation(text: &str) -> Option<OperationRef<'_>> {
     let found = scan_operation(text)?;
-    if let Some(data) = found.data {
-        if !is_json_object(data) {
-            return None;
-        }
+    if let Some(data) = found.data
+        && !is_json_object(data)
+    {
+        return None;
     }
     let data = found.data;
     Some(OperationRef {

@@ -263,14 +263,14 @@ fn read_resource<T: Listed + DeserializeOwned>(source: &str) -> Result<T, Exit> 
         .get("schemas")
         .and_then(serde_json::Value::as_array)
         .map(|schemas| schemas.iter().filter_map(serde_json::Value::as_str));
-    if let Some(kind) = schemas.and_then(ResourceKind::from_schemas) {
-        if kind.endpoint() != Some(T::ENDPOINT) {
-            return Err(Exit::usage(format!(
-                "{}: schemas: a {kind:?} document, not a {}",
-                name(source),
-                T::NAME
-            )));
-        }
+    if let Some(kind) = schemas.and_then(ResourceKind::from_schemas)
+        && kind.endpoint() != Some(T::ENDPOINT)
+    {
+        return Err(Exit::usage(format!(
+            "{}: schemas: a {kind:?} document, not a {}",
+            name(source),
+            T::NAME
+        )));
     }
     serde_json::from_value(value)
         .map_err(|e| Exit::usage(format!("{}: not a {} document: {e}", name(source), T::NAME)))

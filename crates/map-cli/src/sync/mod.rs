@@ -41,7 +41,16 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         Err(exit) => return exit,
     };
     let printer = Printer::new(args.connect.output);
-    let saved = args.engine.journal.as_deref().map(Saved::beside);
+    let saved = match args
+        .engine
+        .journal
+        .as_deref()
+        .map(Saved::beside)
+        .transpose()
+    {
+        Ok(saved) => saved,
+        Err(exit) => return exit,
+    };
     let server = target.endpoint.base_url().to_string();
     let resumed = match saved
         .as_ref()
@@ -103,13 +112,13 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         };
         // What must outlast the run is written before the report is printed, so that a
         // closed standard output cannot lose it.
-        if let Some(path) = &args.audit_log {
-            if let Err(error) = audit::append(path, &run, &round.plan, &round.results) {
-                eprintln!(
-                    "mapctl: cannot append to the audit log {}: {error}",
-                    path.display()
-                );
-            }
+        if let Some(path) = &args.audit_log
+            && let Err(error) = audit::append(path, &run, &round.plan, &round.results)
+        {
+            eprintln!(
+                "mapctl: cannot append to the audit log {}: {error}",
+                path.display()
+            );
         }
         let again = rounds.is_empty() && round.needs_another();
         rounds.push(round);

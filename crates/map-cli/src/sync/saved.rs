@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use map_bulk::Journal;
+use map_bulk::{Journal, JournalLock};
 use map_sync::{Plan, job};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -38,20 +38,24 @@ struct SavedPlan {
     plan: Plan,
 }
 
-/// The saved plan beside a journal.
+/// The saved plan beside a journal, and the journal's lock, held for the whole run: a
+/// second sync with the same journal is refused before it reads or writes either.
 pub(crate) struct Saved {
     path: PathBuf,
     journal: PathBuf,
+    lock: JournalLock,
 }
 
 impl Saved {
-    pub(crate) fn beside(journal: &Path) -> Saved {
+    pub(crate) fn beside(journal: &Path) -> Result<Saved, Exit> {
+        let lock = JournalLock::acquire(journal).map_err(|e| Exit::usage(e.to_string()))?;
         let mut name = journal.as_os_str().to_owned();
         name.push(".plan.json");
-        Saved {
+        Ok(Saved {
             path: PathBuf::from(name),
             journal: journal.to_owned(),
-        }
+            lock,
+        })
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -127,7 +131,7 @@ impl Saved {
             private_file::write(&self.path, &text)
                 .map_err(|e| Exit::usage(format!("cannot write {}: {e}", self.path.display())))?;
         }
-        Journal::open(&self.journal, &mut job(plan))
+        Journal::open_locked(&self.lock, &mut job(plan))
             .and_then(|journal| journal.for_server(server))
             .map_err(|e| Exit::usage(e.to_string()))
     }

@@ -129,13 +129,11 @@ fn compare_text(text: &str, op: CompareOp, wanted: &str, exact: bool) -> bool {
     if matches!(
         op,
         CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+    ) && let (Ok(a), Ok(b)) = (
+        DateTime::parse_from_rfc3339(text),
+        DateTime::parse_from_rfc3339(wanted),
     ) {
-        if let (Ok(a), Ok(b)) = (
-            DateTime::parse_from_rfc3339(text),
-            DateTime::parse_from_rfc3339(wanted),
-        ) {
-            return ordered(a.cmp(&b), op);
-        }
+        return ordered(a.cmp(&b), op);
     }
     let (text, wanted) = if exact {
         (text.to_owned(), wanted.to_owned())

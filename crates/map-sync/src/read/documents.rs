@@ -64,10 +64,10 @@ fn resource(document: &str, origin: &Origin) -> Result<(Kind, DesiredResource), 
         serde_json::from_str(document).map_err(|e| format!("not a JSON object: {e}"))?;
     let kind = kind_of(&attributes)?;
     let mut resource = DesiredResource::new(Map::new(), origin.clone());
-    if kind == Kind::User {
-        if let Some(groups) = attributes.remove("groups") {
-            resource.groups = Some(group_ids(&groups)?);
-        }
+    if kind == Kind::User
+        && let Some(groups) = attributes.remove("groups")
+    {
+        resource.groups = Some(group_ids(&groups)?);
     }
     attributes.remove("meta");
     resource.attributes = attributes.into();

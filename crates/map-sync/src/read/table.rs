@@ -119,13 +119,14 @@ pub(crate) fn read_delimited(name: &str, text: &str) -> Result<Table, ReadError>
         line += line_at(&bytes[counted_to..], start.saturating_sub(counted_to)) - 1;
         counted_to = start.max(counted_to);
         let end = reader.position().byte() as usize;
-        if end >= bytes.len() && record.iter().any(|c| c.contains('\n')) {
-            if let Some(opened) = unclosed_quote(&bytes[start..]) {
-                return Err(ReadError::one(format!(
-                    "{name}:{}: a quote opened here is never closed: the rest of the file would be one cell",
-                    line + line_at(&bytes[start..], opened) - 1
-                )));
-            }
+        if end >= bytes.len()
+            && record.iter().any(|c| c.contains('\n'))
+            && let Some(opened) = unclosed_quote(&bytes[start..])
+        {
+            return Err(ReadError::one(format!(
+                "{name}:{}: a quote opened here is never closed: the rest of the file would be one cell",
+                line + line_at(&bytes[start..], opened) - 1
+            )));
         }
         table.rows.push(Row {
             line,
