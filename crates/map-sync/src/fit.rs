@@ -33,7 +33,7 @@ pub(crate) fn fit(plan: Plan, limits: Limits, problems: &mut Problems) -> Plan {
         unchanged: plan.unchanged,
     };
     for change in plan.changes {
-        let size = counted_size(&numbering.clone().operation(&change));
+        let size = counted_size(&numbering.peek(&change));
         if size <= room {
             numbering.operation(&change);
             fitted.changes.push(change);
@@ -69,7 +69,7 @@ fn split(change: &Change, numbering: &Numbering, room: usize) -> Option<Vec<Chan
     let mut first = change.clone();
     first.members_added.clear();
     first.members_removed.clear();
-    let base = counted_size(&numbering.clone().operation(&first)) + SLACK;
+    let base = counted_size(&numbering.peek(&first)) + SLACK;
     if base > room {
         return None;
     }

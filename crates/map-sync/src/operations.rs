@@ -48,16 +48,25 @@ pub(crate) struct Numbering {
 impl Numbering {
     /// The operation of `change`, the next in the plan.
     pub(crate) fn operation(&mut self, change: &Change) -> BulkOperation {
-        match change.action {
-            Action::Create => {
-                let slot = &mut self.created[change.kind as usize];
-                *slot += 1;
-                let bulk_id = bulk_id(change.kind, *slot - 1);
-                if let (Kind::Group, Some(id)) = (change.kind, &change.id) {
-                    self.groups.insert(id.clone(), bulk_id.clone());
-                }
-                create(change, bulk_id)
+        let operation = self.peek(change);
+        if change.action == Action::Create {
+            if let (Kind::Group, Some(id), Some(bulk_id)) =
+                (change.kind, &change.id, &operation.bulk_id)
+            {
+                self.groups.insert(id.clone(), bulk_id.clone());
             }
+            self.created[change.kind as usize] += 1;
+        }
+        operation
+    }
+
+    /// The operation `change` would be if it came next, without counting it.
+    pub(crate) fn peek(&self, change: &Change) -> BulkOperation {
+        match change.action {
+            Action::Create => create(
+                change,
+                bulk_id(change.kind, self.created[change.kind as usize]),
+            ),
             Action::Update => update(change, &self.path(change)),
             Action::Delete => BulkOperation::delete(self.path(change)),
         }

@@ -176,7 +176,7 @@ pub(crate) struct Counts {
     pub(crate) removals: u64,
     /// Existing groups under the prune prefix.
     pub(crate) prunable: u64,
-    /// Memberships of the existing groups the plan changes or deletes.
+    /// Memberships of the existing groups the plan changes (not of those it deletes).
     pub(crate) memberships: u64,
 }
 
@@ -189,7 +189,9 @@ impl Counts {
                 counts.deletes += 1;
             }
             counts.removals += change.members_removed.len() as u64;
-            if let Some(before) = &change.before {
+            // A pruned group's memberships go with it: they are not what removals are a
+            // share of (that would loosen the limit by what deletions already take).
+            if let (Action::Update, Some(before)) = (change.action, &change.before) {
                 counts.memberships += members(before);
             }
         }

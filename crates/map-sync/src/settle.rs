@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use map_bulk::Interrupt;
 use map_client::{Filter, ResourceAnswer, ResourceClient, ResourceError};
 use map_entities::SearchRequestParameter;
 use serde_json::Value;
@@ -30,35 +31,74 @@ pub struct Settled {
 }
 
 /// Reads back every change of `plan` whose result is unknown and settles it in `results`;
-/// users are found by `key`, as the plan matched them.
+/// users are found by `key`, as the plan matched them. Users are read first, so that a
+/// group's new members created in the same lost request are known by id. Reading stops at
+/// the first sign that mAP Core cannot be reached, or once `interrupt` is interrupted: what
+/// is left stays unknown, saying so.
 pub async fn settle(
     client: &ResourceClient,
     plan: &Plan,
     results: &mut [ChangeResult],
     key: UserKey,
+    interrupt: &Interrupt,
 ) -> Settled {
-    let created = created_users(plan, results);
     let mut settled = Settled::default();
-    for (change, result) in plan.changes.iter().zip(results.iter_mut()) {
-        let ChangeResult::Unknown { reason } = result else {
-            continue;
-        };
-        *result = match read_back(client, change, key, &created).await {
+    let mut stopped: Option<String> = None;
+    for users_first in [true, false] {
+        let created = created_users(plan, results);
+        for (change, result) in plan.changes.iter().zip(results.iter_mut()) {
+            if (change.kind == Kind::User) != users_first {
+                continue;
+            }
+            let ChangeResult::Unknown { reason } = result else {
+                continue;
+            };
+            if stopped.is_none() && interrupt.is_interrupted() {
+                stopped = Some("the run was interrupted".to_owned());
+            }
+            if let Some(why) = &stopped {
+                settled.unknown += 1;
+                *result = ChangeResult::Unknown {
+                    reason: format!("{reason}; not read back: {why}"),
+                };
+                continue;
+            }
+            let read = read_back(client, change, key, &created).await;
+            if let Err(error) = &read
+                && error.is_unreachable_or_unauthorized()
+            {
+                stopped = Some(error.to_string());
+            }
+            *result = settled.count(read, change, reason);
+        }
+    }
+    settled
+}
+
+impl Settled {
+    /// The result a read back gives, counted.
+    fn count(
+        &mut self,
+        read: Result<ReadBack, ResourceError>,
+        change: &Change,
+        reason: &str,
+    ) -> ChangeResult {
+        match read {
             Ok(ReadBack::Applied(id)) => {
-                settled.applied += 1;
+                self.applied += 1;
                 ChangeResult::Succeeded {
                     id: id.or_else(|| change.id.clone()),
                     read_back: true,
                 }
             }
             Ok(ReadBack::NotApplied(found)) => {
-                settled.not_applied += 1;
+                self.not_applied += 1;
                 ChangeResult::NotApplied {
                     reason: format!("read back: {found} (no answer had come: {reason})"),
                 }
             }
             Ok(ReadBack::Partly) => {
-                settled.unknown += 1;
+                self.unknown += 1;
                 ChangeResult::Unknown {
                     reason: format!(
                         "{reason}; read back, it is neither as planned nor as before: check it"
@@ -66,14 +106,13 @@ pub async fn settle(
                 }
             }
             Err(error) => {
-                settled.unknown += 1;
+                self.unknown += 1;
                 ChangeResult::Unknown {
                     reason: format!("{reason}; reading it back failed too: {error}"),
                 }
             }
-        };
+        }
     }
-    settled
 }
 
 enum ReadBack {

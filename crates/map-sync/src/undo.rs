@@ -50,7 +50,6 @@ pub fn undo(plan: &Plan, results: &[ChangeResult], limits: Limits) -> Undo {
             Some(ChangeResult::Succeeded { id, .. }) => {
                 let context = Context {
                     created: &created_users,
-                    n,
                     label: &label,
                     room,
                 };
@@ -107,8 +106,6 @@ fn created_group_ids(plan: &Plan, results: &[ChangeResult]) -> HashSet<String> {
 struct Context<'a> {
     /// The ids of the users the run created, in creation order.
     created: &'a [Option<String>],
-    /// The change's position in the plan.
-    n: usize,
     label: &'a str,
     /// The bytes one operation's members may take.
     room: usize,
@@ -181,7 +178,8 @@ fn recreate(change: &Change, kind: Kind, context: &Context<'_>, undo: &mut Undo)
         _ => Vec::new(),
     };
     let mut chunks = chunks(members, |m| m.to_string().len() + 1, context.room).into_iter();
-    let bulk_id = format!("undo{}", context.n);
+    // Named by the resource, so that undo jobs of several plans joined stay distinct.
+    let bulk_id = format!("undo-{}", change.key);
     if kind == Kind::Group {
         document.insert(
             "members".into(),

@@ -216,6 +216,11 @@ impl Driver {
         if self.stopped.is_none() {
             self.stopped = execution.stop;
         }
+        // A request interrupted between its attempts stops the job as well, even when it was
+        // the last: the job did not run to its end.
+        if self.stopped.is_none() && execution.outcomes.iter().any(interrupted) {
+            self.stopped = Some(JobStop::Interrupted);
+        }
         if let Err(error) = self.reporter.record_settled(execution.outcomes.iter()) {
             self.stop_for_journal(&error);
         }
@@ -308,6 +313,19 @@ impl Driver {
         {
             self.ledger.record_outcome(outcome);
         }
+    }
+}
+
+/// Whether `outcome` settled so because the job was interrupted.
+fn interrupted(outcome: &Outcome) -> bool {
+    match &outcome.kind {
+        OutcomeKind::Skipped {
+            reason: SkipReason::Interrupted,
+        } => true,
+        OutcomeKind::Unknown {
+            reason: UnknownReason::RetriesGaveUp { give_up, .. },
+        } => matches!(give_up, map_client::GiveUp::Interrupted { .. }),
+        _ => false,
     }
 }
 

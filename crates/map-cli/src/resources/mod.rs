@@ -70,6 +70,12 @@ pub(crate) async fn self_user(connect: ConnectArgs) -> Exit {
 
 /// A client for the deployment `args` name, with credentials from the environment.
 fn connect_to(args: &ConnectArgs, command: &str) -> Result<ResourceClient, Exit> {
+    if args.simulator {
+        return Err(Exit::usage(format!(
+            "mapctl {command} does not take --simulator (it is for bulk and sync): an embedded \
+             simulator would be empty; run `mapctl serve` and give its URL to try these commands"
+        )));
+    }
     let Some(base_url) = &args.base_url else {
         return Err(Exit::usage(format!(
             "mapctl {command} needs --base-url or MAP_BASE_URL: an embedded simulator would be \

@@ -1,4 +1,4 @@
-//! `--audit-log FILE`: one JSON line per change a run applied or tried — when, which run,
+//! `--audit-log FILE`: one JSON line per change a run sent — when, which run,
 //! the resource, the attributes before and after, the members added and removed, and how it
 //! ended — appended, never truncated: the lasting record of who left which group, which the
 //! journal (deleted once a run settles) is not.
@@ -30,7 +30,13 @@ pub(crate) fn append(
     let labels = MemberLabels::new(plan);
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut lines = Vec::new();
-    for (change, result) in plan.changes.iter().zip(results) {
+    // What was sent: a skipped change never left.
+    let sent = plan
+        .changes
+        .iter()
+        .zip(results)
+        .filter(|(_, r)| !matches!(r, ChangeResult::Skipped { .. }));
+    for (change, result) in sent {
         let mut record = serde_json::Map::new();
         record.insert("time".into(), Value::String(time.clone()));
         record.insert("run".into(), Value::String(run.to_owned()));

@@ -94,8 +94,9 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         printer.plan(&plan, None);
         return Exit::Success;
     }
+    let interrupt = crate::interrupt::listen();
     let engine = match target.engine(&args.engine, args.fail_on_errors) {
-        Ok(engine) => engine.with_interrupt(crate::interrupt::listen()),
+        Ok(engine) => engine.with_interrupt(interrupt.clone()),
         Err(exit) => return exit,
     };
     let run = audit::run_id();
@@ -103,15 +104,29 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
     // Whether a later plan (made from what mAP Core held after reading back) covers what
     // the earlier rounds did not carry out.
     let mut replanned = false;
+    // How the run ends when a later round could not be planned or applied.
+    let mut late_exit: Option<Exit> = None;
     let mut plan = plan;
     loop {
-        let round = match apply_round(&engine, &target, &args, plan, saved.as_ref(), &inputs).await
-        {
+        let round = apply_round(
+            &engine,
+            &target,
+            &args,
+            plan,
+            saved.as_ref(),
+            &inputs,
+            &interrupt,
+        );
+        let round = match round.await {
             Ok(round) => round,
+            Err(exit) if !rounds.is_empty() => {
+                late_exit = Some(exit);
+                break;
+            }
             Err(exit) => return exit,
         };
-        // What must outlast the run is written before the report is printed, so that a
-        // closed standard output cannot lose it.
+        // What must outlast the run is written before the report is printed (and before a
+        // second round), so that a closed standard output or a later failure cannot lose it.
         if let Some(path) = &args.audit_log
             && let Err(error) = audit::append(path, &run, &round.plan, &round.results)
         {
@@ -120,8 +135,14 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
                 path.display()
             );
         }
-        let again = rounds.is_empty() && round.needs_another();
+        let again = rounds.is_empty() && round.needs_another() && !interrupt.is_interrupted();
         rounds.push(round);
+        if let Some(path) = &args.undo
+            && let Err(exit) = write_undo(path, &rounds, args.engine.limits(), !again)
+        {
+            late_exit = Some(exit);
+            break;
+        }
         if !again {
             break;
         }
@@ -135,29 +156,27 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
             }
             Ok((_, held_back)) => {
                 let reasons: Vec<String> = held_back.iter().map(ToString::to_string).collect();
-                eprintln!(
-                    "mapctl: the second plan is held back by a safety limit, nothing more sent: {}",
+                late_exit = Some(Exit::HeldBack(format!(
+                    "the second plan is held back by a safety limit, nothing more sent: {}",
                     reasons.join("; ")
-                );
+                )));
                 break;
             }
-            Err(exit) => return exit,
+            Err(exit) => {
+                late_exit = Some(exit);
+                break;
+            }
         };
         if plan.is_empty() {
             break;
         }
     }
-    let undo_written = args
-        .undo
-        .as_ref()
-        .map(|path| write_undo(path, &rounds, args.engine.limits()));
-    for round in &rounds {
-        printer.plan(&round.plan, Some(&round.results));
-    }
-    match undo_written {
-        Some(Err(exit)) => exit,
-        _ => exit_for_rounds(&rounds, replanned),
-    }
+    let shown: Vec<(&Plan, &[ChangeResult])> = rounds
+        .iter()
+        .map(|r| (&r.plan, r.results.as_slice()))
+        .collect();
+    printer.rounds(&shown);
+    late_exit.unwrap_or_else(|| exit_for_rounds(&rounds, replanned))
 }
 
 /// One plan applied, its unknown outcomes read back.
@@ -198,6 +217,7 @@ async fn apply_round(
     plan: Plan,
     saved: Option<&Saved>,
     inputs: &str,
+    interrupt: &map_bulk::Interrupt,
 ) -> Result<Round, Exit> {
     let server = target.endpoint.base_url().to_string();
     let journal = saved
@@ -216,7 +236,8 @@ async fn apply_round(
         .any(|r| matches!(r, ChangeResult::Unknown { .. }))
         && report.stopped.is_none()
     {
-        settled = settle(&target.resources(), &plan, &mut results, options(args).key).await;
+        let key = options(args).key;
+        settled = settle(&target.resources(), &plan, &mut results, key, interrupt).await;
         eprintln!(
             "mapctl: read back {} changes whose outcome was unknown: {} applied, {} not applied, {} still unknown",
             settled.applied + settled.not_applied + settled.unknown,
@@ -393,17 +414,22 @@ fn resources(desired: &Desired) -> usize {
     desired.users.len() + desired.groups.len() + desired.services.len()
 }
 
-/// Writes the undo job of every round to `path` (the last round's first); with nothing to
-/// undo no file is written (a job of no operations is no job), and stderr says so.
+/// Writes the undo job of every round to `path` (the last round's first), after each round
+/// so that a later failure cannot lose it; with nothing to undo no file is written (a job of
+/// no operations is no job). `last`: the run ends here, and stderr says what was written.
 #[allow(clippy::print_stderr)]
-fn write_undo(path: &Path, rounds: &[Round], limits: map_bulk::Limits) -> Result<(), Exit> {
+fn write_undo(
+    path: &Path,
+    rounds: &[Round],
+    limits: map_bulk::Limits,
+    last: bool,
+) -> Result<(), Exit> {
     let mut text = Vec::new();
     let mut operations = 0;
+    let mut notes = Vec::new();
     for round in rounds.iter().rev() {
         let undo = undo(&round.plan, &round.results, limits);
-        for note in &undo.not_undone {
-            eprintln!("mapctl: not undone: {note}");
-        }
+        notes.extend(undo.not_undone);
         for operation in &undo.operations {
             serde_json::to_writer(&mut text, operation)
                 .map_err(|e| Exit::failure(e.to_string()))?;
@@ -411,17 +437,25 @@ fn write_undo(path: &Path, rounds: &[Round], limits: map_bulk::Limits) -> Result
         }
         operations += undo.operations.len();
     }
-    if operations == 0 {
-        eprintln!("mapctl: nothing to undo: {} not written", path.display());
+    if operations > 0 {
+        crate::private_file::write(path, &text)
+            .map_err(|e| Exit::failure(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if !last {
         return Ok(());
     }
-    crate::private_file::write(path, &text)
-        .map_err(|e| Exit::failure(format!("cannot write {}: {e}", path.display())))?;
-    eprintln!(
-        "mapctl: wrote {} ({operations} operation{}; run it with `mapctl bulk {} --base-url …` to undo)",
-        path.display(),
-        if operations == 1 { "" } else { "s" },
-        path.display()
-    );
+    for note in &notes {
+        eprintln!("mapctl: not undone: {note}");
+    }
+    if operations == 0 {
+        eprintln!("mapctl: nothing to undo: {} not written", path.display());
+    } else {
+        eprintln!(
+            "mapctl: wrote {} ({operations} operation{}; run it with `mapctl bulk {} --base-url …` to undo)",
+            path.display(),
+            if operations == 1 { "" } else { "s" },
+            path.display()
+        );
+    }
     Ok(())
 }

@@ -28,6 +28,33 @@ impl Printer {
             .and_then(|()| out.flush());
     }
 
+    /// Prints the plans of a run's rounds (a sync that planned again after reading back)
+    /// with their results: one after the other, or for `json` in one document.
+    pub(crate) fn rounds(&self, rounds: &[(&Plan, &[ChangeResult])]) {
+        if self.format != OutputFormat::Json || rounds.len() < 2 {
+            for (plan, results) in rounds {
+                self.plan(plan, Some(results));
+            }
+            return;
+        }
+        let mut changes = Vec::new();
+        let mut summaries = Vec::new();
+        for (plan, results) in rounds {
+            let labels = MemberLabels::new(plan);
+            changes.extend(
+                plan.changes
+                    .iter()
+                    .zip(results.iter())
+                    .map(|(c, r)| json_change(c, &labels, Some(r))),
+            );
+            summaries.push(summary(plan, Some(results)));
+        }
+        let document =
+            json!({"changes": changes, "summary": summaries.last(), "rounds": summaries});
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{document}");
+    }
+
     fn write(
         &self,
         out: &mut dyn Write,

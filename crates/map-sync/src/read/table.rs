@@ -60,10 +60,16 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    /// Every cell holding a line break, as a problem naming where the cell starts.
-    pub(crate) fn multi_line_cells(&self, name: &str) -> Vec<String> {
+    /// Every cell holding a line break, as a problem naming where the cell starts, in the
+    /// rows that hold data (`holds_data(i)` for the i-th row: not a layout's title or
+    /// description rows).
+    pub(crate) fn multi_line_cells(
+        &self,
+        name: &str,
+        holds_data: impl Fn(usize) -> bool,
+    ) -> Result<(), ReadError> {
         let mut problems = Vec::new();
-        for row in &self.rows {
+        for (_, row) in self.rows.iter().enumerate().filter(|(i, _)| holds_data(*i)) {
             let mut line = row.line;
             for (i, cell) in row.cells.iter().enumerate() {
                 if cell.contains(['\n', '\r']) {
@@ -75,7 +81,11 @@ impl Table {
                 line += cell.matches('\n').count() as u64;
             }
         }
-        problems
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ReadError { problems })
+        }
     }
 }
 
@@ -120,7 +130,6 @@ pub(crate) fn read_delimited(name: &str, text: &str) -> Result<Table, ReadError>
         counted_to = start.max(counted_to);
         let end = reader.position().byte() as usize;
         if end >= bytes.len()
-            && record.iter().any(|c| c.contains('\n'))
             && let Some(opened) = unclosed_quote(&bytes[start..])
         {
             return Err(ReadError::one(format!(
@@ -133,12 +142,7 @@ pub(crate) fn read_delimited(name: &str, text: &str) -> Result<Table, ReadError>
             cells: record.iter().map(str::to_owned).collect(),
         });
     }
-    let problems = table.multi_line_cells(name);
-    if problems.is_empty() {
-        Ok(table)
-    } else {
-        Err(ReadError { problems })
-    }
+    Ok(table)
 }
 
 /// Where, in the last record of a file (`record`, up to its end), a quote opens that is
@@ -196,9 +200,19 @@ mod tests {
     }
 
     #[test]
+    fn a_quote_never_closed_on_a_last_line_without_a_line_end_is_found_too() {
+        let error = read_delimited("f.csv", "userName,emails\n\"Carol,c@x.jp").unwrap_err();
+        assert!(
+            error.problems[0].starts_with("f.csv:2: a quote opened here is never closed"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_cell_holding_a_line_break_is_refused_where_it_starts() {
-        let error =
-            read_delimited("f.csv", "userName,emails\n\"A\nB\",\"x\ny\"\nC,c@x.jp\n").unwrap_err();
+        let table =
+            read_delimited("f.csv", "userName,emails\n\"A\nB\",\"x\ny\"\nC,c@x.jp\n").unwrap();
+        let error = table.multi_line_cells("f.csv", |_| true).unwrap_err();
         assert_eq!(
             error.problems,
             [

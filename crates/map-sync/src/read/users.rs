@@ -26,8 +26,11 @@ pub(crate) fn from_table(
     desired: &mut Desired,
 ) -> Result<Notices, ReadError> {
     if let Some(header) = nii::header(table) {
+        // That layout's title and description rows are free text.
+        table.multi_line_cells(name, |i| i == header || i > header + 1)?;
         return nii::users(name, table, header, desired);
     }
+    table.multi_line_cells(name, |_| true)?;
     let Some((header_at, header)) = table.rows.iter().enumerate().find(|(_, r)| !r.is_blank())
     else {
         return Ok(Vec::new());

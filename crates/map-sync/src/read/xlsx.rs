@@ -25,13 +25,7 @@ pub(crate) fn first_sheet(name: &str, bytes: &[u8]) -> Result<Table, ReadError> 
             cells: cells.iter().map(text).collect(),
         })
         .collect();
-    let table = Table { rows };
-    let problems = table.multi_line_cells(name);
-    if problems.is_empty() {
-        Ok(table)
-    } else {
-        Err(ReadError { problems })
-    }
+    Ok(Table { rows })
 }
 
 /// A cell as the text a CSV export would hold (whole numbers without `.0`).
