@@ -432,7 +432,14 @@ fn a_table_of_japanese_names_lines_up_by_display_width() {
 #[test]
 fn the_resource_commands_refuse_simulator_rather_than_write_to_the_base_url() {
     let server = server();
-    let ran = run(server.mapctl("reqwest", &["groups", "delete", "lab-a", "--simulator"]), None);
+    let ran = run(
+        server.mapctl("reqwest", &["groups", "delete", "lab-a", "--simulator"]),
+        None,
+    );
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stderr.contains("does not take --simulator"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("does not take --simulator"),
+        "{}",
+        ran.stderr
+    );
 }

@@ -495,15 +495,7 @@ fn an_interrupted_run_resumes_its_saved_plan_with_the_journal() {
         .unwrap();
     // Request 1 was the seed; 2 and 3 create Bo and Cy; 4 is held (the fault is counted as
     // it strikes, before the hold).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while server.sim.counters().faults_injected < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never reached its third request"
-        );
-        // Polled gently: a spinning reader of the counters would starve the server.
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_for_fault(&server);
     child.kill().unwrap();
     child.wait().unwrap();
     let saved_plan = format!("{journal}.plan.json");
@@ -868,6 +860,19 @@ fn the_audit_log_gains_a_line_per_change_and_keeps_what_it_had() {
     }
 }
 
+/// Waits until `server` has struck its first fault (the run reached the request it holds);
+/// polled gently, since a spinning reader of the counters would starve the server.
+fn wait_for_fault(server: &Server) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.sim.counters().faults_injected < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the held request"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Runs mapctl `args` against `server`, sends `signal` once the server holds the run's
 /// first faulted request, and returns what it printed.
 fn interrupted(server: &Server, args: &[&str], signal: &str) -> Ran {
@@ -877,14 +882,7 @@ fn interrupted(server: &Server, args: &[&str], signal: &str) -> Ran {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while server.sim.counters().faults_injected < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never reached the held request"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_for_fault(server);
     let status = std::process::Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
@@ -1155,14 +1153,7 @@ fn a_rerun_after_a_kill_reads_back_what_was_in_flight_and_ends_as_the_files_say(
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while server.sim.counters().faults_injected < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never sent its request"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_for_fault(&server);
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -1268,14 +1259,7 @@ fn a_second_run_with_the_same_journal_is_refused_while_the_first_lives() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while server.sim.counters().faults_injected == 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the first run never sent"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        wait_for_fault(&server);
         let second = run(server.mapctl("reqwest", &args), None);
         assert_eq!(
             second.code, 2,

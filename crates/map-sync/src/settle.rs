@@ -18,6 +18,7 @@ use crate::current::compact;
 use crate::membership::{Member, current_members};
 use crate::plan::{Action, Change, Plan};
 use crate::state::{Kind, UserKey};
+use crate::undo::created_user_ids;
 
 /// What reading back settled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,7 +46,7 @@ pub async fn settle(
     let mut settled = Settled::default();
     let mut stopped: Option<String> = None;
     for users_first in [true, false] {
-        let created = created_users(plan, results);
+        let created = created_user_ids(plan, results);
         for (change, result) in plan.changes.iter().zip(results.iter_mut()) {
             if (change.kind == Kind::User) != users_first {
                 continue;
@@ -222,17 +223,4 @@ fn compare(change: &Change, resource: &Attributes, created: &[Option<String>]) -
         (false, true) => ReadBack::NotApplied("as it was before the change"),
         (false, false) => ReadBack::Partly,
     }
-}
-
-/// The ids of the users the plan created, in creation order (`None`: not known).
-fn created_users(plan: &Plan, results: &[ChangeResult]) -> Vec<Option<String>> {
-    plan.changes
-        .iter()
-        .zip(results)
-        .filter(|(c, _)| c.kind == Kind::User && c.action == Action::Create)
-        .map(|(_, r)| match r {
-            ChangeResult::Succeeded { id, .. } => id.clone(),
-            _ => None,
-        })
-        .collect()
 }

@@ -116,7 +116,7 @@ const SLACK: usize = 512;
 
 /// The ids of the users the plan created, in creation order (`None`: not created or not
 /// known).
-fn created_user_ids(plan: &Plan, results: &[ChangeResult]) -> Vec<Option<String>> {
+pub(crate) fn created_user_ids(plan: &Plan, results: &[ChangeResult]) -> Vec<Option<String>> {
     plan.changes
         .iter()
         .zip(results)
