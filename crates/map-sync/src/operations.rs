@@ -49,15 +49,19 @@ impl Numbering {
     /// The operation of `change`, the next in the plan.
     pub(crate) fn operation(&mut self, change: &Change) -> BulkOperation {
         let operation = self.peek(change);
-        if change.action == Action::Create {
-            if let (Kind::Group, Some(id), Some(bulk_id)) =
-                (change.kind, &change.id, &operation.bulk_id)
-            {
-                self.groups.insert(id.clone(), bulk_id.clone());
-            }
-            self.created[change.kind as usize] += 1;
-        }
+        self.count(change);
         operation
+    }
+
+    /// Counts `change` as the next in the plan, without building its operation.
+    pub(crate) fn count(&mut self, change: &Change) {
+        if change.action == Action::Create {
+            let slot = &mut self.created[change.kind as usize];
+            if let (Kind::Group, Some(id)) = (change.kind, &change.id) {
+                self.groups.insert(id.clone(), bulk_id(change.kind, *slot));
+            }
+            *slot += 1;
+        }
     }
 
     /// The operation `change` would be if it came next, without counting it.
