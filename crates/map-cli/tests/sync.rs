@@ -1122,28 +1122,32 @@ fn a_value_too_large_for_any_request_is_refused_by_the_dry_run_naming_its_cell()
     assert_eq!(server.sim.counters().bulk_requests, 0);
 }
 
-#[test]
-fn a_rerun_after_a_kill_reads_back_what_was_in_flight_and_ends_as_the_files_say() {
-    // The run's one request (Bo, Cy and lab-a) is held for a minute; the run is killed
-    // (SIGKILL) while it waits, and never hears of it again.
-    let faults =
-        FaultPlan::default().on_request(2, Fault::Delay(std::time::Duration::from_secs(60)));
+/// A server holding Ann whose second bulk request strikes `fault`, and desired files that
+/// add Bo and Cy and put all three in lab-a; returns the server, the scratch directory and
+/// the two files.
+fn ann_bo_cy_in_lab_a(fault: Fault, test: &str) -> (Server, PathBuf, String, String) {
+    let faults = FaultPlan::default().on_request(2, fault);
     let server = Server::start_with(SimConfig::default().with_faults(faults));
     seed(&server, &[post_user("ann", "Ann", "ann@idp.example.ac.jp")]);
-    let dir = scratch("kill-read-back");
+    let dir = scratch(test);
     let people = write(
         &dir,
         "people.csv",
         "eduPersonPrincipalNames,userName\nbo@idp.example.ac.jp,Bo\ncy@idp.example.ac.jp,Cy\n",
     );
     let wanted = ["ann", "bo", "cy"].map(|n| json!({"value": format!("{n}@idp.example.ac.jp")}));
-    let groups = write(
-        &dir,
-        "groups.ndjson",
-        &format!(
-            "{}\n",
-            json!({"schemas": [GROUP], "id": "lab-a", "members": wanted})
-        ),
+    let group = json!({"schemas": [GROUP], "id": "lab-a", "members": wanted});
+    let groups = write(&dir, "groups.ndjson", &format!("{group}\n"));
+    (server, dir, people, groups)
+}
+
+#[test]
+fn a_rerun_after_a_kill_reads_back_what_was_in_flight_and_ends_as_the_files_say() {
+    // The run's one request (Bo, Cy and lab-a) is held for a minute; the run is killed
+    // (SIGKILL) while it waits, and never hears of it again.
+    let (server, dir, people, groups) = ann_bo_cy_in_lab_a(
+        Fault::Delay(std::time::Duration::from_secs(60)),
+        "kill-read-back",
     );
     let journal = dir.join("sync.journal").display().to_string();
     let args = ["sync", &people, &groups, "--journal", &journal];
@@ -1182,24 +1186,7 @@ fn a_rerun_after_a_kill_reads_back_what_was_in_flight_and_ends_as_the_files_say(
 #[test]
 fn an_answer_lost_after_applying_is_read_back_and_what_waited_on_it_is_carried_out() {
     // Bo's and Cy's creates are applied, and the connection closes before the answer.
-    let faults = FaultPlan::default().on_request(2, Fault::CloseAfterApplying);
-    let server = Server::start_with(SimConfig::default().with_faults(faults));
-    seed(&server, &[post_user("ann", "Ann", "ann@idp.example.ac.jp")]);
-    let dir = scratch("lost-answer");
-    let people = write(
-        &dir,
-        "people.csv",
-        "eduPersonPrincipalNames,userName\nbo@idp.example.ac.jp,Bo\ncy@idp.example.ac.jp,Cy\n",
-    );
-    let wanted = ["ann", "bo", "cy"].map(|n| json!({"value": format!("{n}@idp.example.ac.jp")}));
-    let groups = write(
-        &dir,
-        "groups.ndjson",
-        &format!(
-            "{}\n",
-            json!({"schemas": [GROUP], "id": "lab-a", "members": wanted})
-        ),
-    );
+    let (server, _, people, groups) = ann_bo_cy_in_lab_a(Fault::CloseAfterApplying, "lost-answer");
     let ran = sync(
         &server,
         &[

@@ -576,7 +576,8 @@ mod tests {
             }
         );
         // An answer lost: what may have been applied stays unknown, never skipped.
-        let (context, _) = context_lost();
+        let (context, _) =
+            super::super::test_support::context(vec![Ok((502, "bad gateway".into()))], 2);
         context.interrupt.interrupt();
         let execution = execute(
             context,
@@ -597,10 +598,6 @@ mod tests {
             "{:?}",
             execution.outcomes
         );
-    }
-
-    fn context_lost() -> (Arc<RequestContext>, Arc<std::sync::Mutex<Vec<String>>>) {
-        context(vec![Ok((502, "bad gateway".into()))], 2)
     }
 
     #[tokio::test]

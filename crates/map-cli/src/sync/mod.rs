@@ -51,34 +51,16 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         Ok(saved) => saved,
         Err(exit) => return exit,
     };
-    let server = target.endpoint.base_url().to_string();
-    let resumed = match saved
-        .as_ref()
-        .map(|s| s.resume(&inputs, &server))
-        .transpose()
-    {
-        Ok(resumed) => resumed.flatten(),
-        Err(exit) => return exit,
-    };
-    let (plan, held_back) = match (resumed, &saved) {
-        (Some(plan), Some(saved)) => {
-            eprintln!(
-                "mapctl: resuming the plan saved in {} (not planning anew)",
-                saved.path().display()
-            );
-            (plan, Vec::new())
-        }
-        _ => match plan_anew(&target, &desired, &args).await {
+    let (plan, held_back) =
+        match first_plan(&target, &desired, &args, saved.as_ref(), &inputs).await {
             Ok(planned) => planned,
             Err(exit) => return exit,
-        },
-    };
+        };
     if !held_back.is_empty() {
         printer.plan(&plan, None);
-        let reasons: Vec<String> = held_back.iter().map(ToString::to_string).collect();
         let verdict = format!(
             "held back by a safety limit, nothing sent: {}",
-            reasons.join("; ")
+            reasons(&held_back)
         );
         if args.dry_run {
             eprintln!("mapctl: an apply would be {verdict}");
@@ -99,84 +81,133 @@ pub(crate) async fn run(args: SyncArgs) -> Exit {
         Ok(engine) => engine.with_interrupt(interrupt.clone()),
         Err(exit) => return exit,
     };
-    let run = audit::run_id();
-    let mut rounds: Vec<Round> = Vec::new();
-    // Whether a later plan (made from what mAP Core held after reading back) covers what
-    // the earlier rounds did not carry out.
-    let mut replanned = false;
-    // How the run ends when a later round could not be planned or applied.
-    let mut late_exit: Option<Exit> = None;
-    let mut plan = plan;
-    loop {
-        let round = apply_round(
-            &engine,
-            &target,
-            &args,
-            plan,
-            saved.as_ref(),
-            &inputs,
-            &interrupt,
-        );
-        let round = match round.await {
-            Ok(round) => round,
-            Err(exit) if !rounds.is_empty() => {
-                late_exit = Some(exit);
-                break;
-            }
-            Err(exit) => return exit,
-        };
-        // What must outlast the run is written before the report is printed (and before a
-        // second round), so that a closed standard output or a later failure cannot lose it.
-        if let Some(path) = &args.audit_log
-            && let Err(error) = audit::append(path, &run, &round.plan, &round.results)
-        {
-            eprintln!(
-                "mapctl: cannot append to the audit log {}: {error}",
-                path.display()
-            );
-        }
-        let again = rounds.is_empty() && round.needs_another() && !interrupt.is_interrupted();
-        rounds.push(round);
-        if let Some(path) = &args.undo
-            && let Err(exit) = write_undo(path, &rounds, args.engine.limits(), !again)
-        {
-            late_exit = Some(exit);
-            break;
-        }
-        if !again {
-            break;
-        }
-        eprintln!(
-            "mapctl: changes were skipped for an outcome that reading back has now settled: planning again from what mAP Core holds"
-        );
-        plan = match plan_anew(&target, &desired, &args).await {
-            Ok((plan, held_back)) if held_back.is_empty() => {
-                replanned = true;
-                plan
-            }
-            Ok((_, held_back)) => {
-                let reasons: Vec<String> = held_back.iter().map(ToString::to_string).collect();
-                late_exit = Some(Exit::HeldBack(format!(
-                    "the second plan is held back by a safety limit, nothing more sent: {}",
-                    reasons.join("; ")
-                )));
-                break;
-            }
-            Err(exit) => {
-                late_exit = Some(exit);
-                break;
-            }
-        };
-        if plan.is_empty() {
-            break;
-        }
-    }
+    let apply = Apply {
+        engine: &engine,
+        target: &target,
+        args: &args,
+        desired: &desired,
+        saved: saved.as_ref(),
+        inputs: &inputs,
+        interrupt: &interrupt,
+        run: audit::run_id(),
+    };
+    let (rounds, replanned, late_exit) = match apply.rounds(plan).await {
+        Ok(applied) => applied,
+        Err(exit) => return exit,
+    };
     let shown: Vec<(&Plan, &[ChangeResult])> = rounds
         .iter()
         .map(|r| (&r.plan, r.results.as_slice()))
         .collect();
     printer.rounds(&shown);
     late_exit.unwrap_or_else(|| exit_for_rounds(&rounds, replanned))
+}
+
+/// The plan to apply: the saved one an interrupted run left (see [`Saved::resume`]), or one
+/// made anew from what mAP Core holds, with the safety limits it goes over.
+#[allow(clippy::print_stderr)]
+async fn first_plan(
+    target: &connect::Target,
+    desired: &Desired,
+    args: &SyncArgs,
+    saved: Option<&Saved>,
+    inputs: &str,
+) -> Result<(Plan, Vec<HeldBack>), Exit> {
+    let server = target.endpoint.base_url().to_string();
+    if let Some(saved) = saved
+        && let Some(plan) = saved.resume(inputs, &server)?
+    {
+        eprintln!(
+            "mapctl: resuming the plan saved in {} (not planning anew)",
+            saved.path().display()
+        );
+        return Ok((plan, Vec::new()));
+    }
+    plan_anew(target, desired, args).await
+}
+
+/// The limits a plan goes over, for a message.
+fn reasons(held_back: &[HeldBack]) -> String {
+    let reasons: Vec<String> = held_back.iter().map(ToString::to_string).collect();
+    reasons.join("; ")
+}
+
+/// What a sync's rounds share: where and how they apply, and what they are made from.
+struct Apply<'a> {
+    engine: &'a map_bulk::Engine,
+    target: &'a connect::Target,
+    args: &'a SyncArgs,
+    desired: &'a Desired,
+    saved: Option<&'a Saved>,
+    inputs: &'a str,
+    interrupt: &'a map_bulk::Interrupt,
+    /// The run's id in the audit log.
+    run: String,
+}
+
+impl Apply<'_> {
+    /// Applies `plan`, and once more a plan made anew when reading back settled what the
+    /// first skipped ([`Round::needs_another`]). Gives the rounds, whether a later plan
+    /// superseded the first's unfinished changes, and how the run ends when the second round
+    /// could not be planned or applied; `Err` when not even the first could be applied.
+    #[allow(clippy::print_stderr)]
+    async fn rounds(&self, mut plan: Plan) -> Result<(Vec<Round>, bool, Option<Exit>), Exit> {
+        let mut rounds: Vec<Round> = Vec::new();
+        let mut replanned = false;
+        loop {
+            let round = match apply_round(self, plan).await {
+                Ok(round) => round,
+                Err(exit) if !rounds.is_empty() => return Ok((rounds, replanned, Some(exit))),
+                Err(exit) => return Err(exit),
+            };
+            let again =
+                rounds.is_empty() && round.needs_another() && !self.interrupt.is_interrupted();
+            rounds.push(round);
+            if let Err(exit) = self.keep(&rounds, !again) {
+                return Ok((rounds, replanned, Some(exit)));
+            }
+            if !again {
+                return Ok((rounds, replanned, None));
+            }
+            eprintln!(
+                "mapctl: changes were skipped for an outcome that reading back has now settled: planning again from what mAP Core holds"
+            );
+            plan = match plan_anew(self.target, self.desired, self.args).await {
+                Ok((plan, held_back)) if held_back.is_empty() => plan,
+                Ok((_, held_back)) => {
+                    let exit = Exit::HeldBack(format!(
+                        "the second plan is held back by a safety limit, nothing more sent: {}",
+                        reasons(&held_back)
+                    ));
+                    return Ok((rounds, replanned, Some(exit)));
+                }
+                Err(exit) => return Ok((rounds, replanned, Some(exit))),
+            };
+            replanned = true;
+            if plan.is_empty() {
+                return Ok((rounds, replanned, None));
+            }
+        }
+    }
+
+    /// Writes what must outlast the run — the last round to the audit log, every round's
+    /// undo — before the report is printed and before another round, so that a closed
+    /// standard output or a later failure cannot lose it. `last`: the run ends here.
+    #[allow(clippy::print_stderr)]
+    fn keep(&self, rounds: &[Round], last: bool) -> Result<(), Exit> {
+        if let (Some(path), Some(round)) = (&self.args.audit_log, rounds.last())
+            && let Err(error) = audit::append(path, &self.run, &round.plan, &round.results)
+        {
+            eprintln!(
+                "mapctl: cannot append to the audit log {}: {error}",
+                path.display()
+            );
+        }
+        match &self.args.undo {
+            Some(path) => write_undo(path, rounds, self.args.engine.limits(), last),
+            None => Ok(()),
+        }
+    }
 }
 
 /// One plan applied, its unknown outcomes read back.
@@ -210,15 +241,16 @@ impl Round {
 /// Applies `plan` through the engine (journaled when `saved`), with a progress bar on a
 /// terminal, then reads back what is unknown.
 #[allow(clippy::print_stderr)]
-async fn apply_round(
-    engine: &map_bulk::Engine,
-    target: &connect::Target,
-    args: &SyncArgs,
-    plan: Plan,
-    saved: Option<&Saved>,
-    inputs: &str,
-    interrupt: &map_bulk::Interrupt,
-) -> Result<Round, Exit> {
+async fn apply_round(context: &Apply<'_>, plan: Plan) -> Result<Round, Exit> {
+    let Apply {
+        engine,
+        target,
+        args,
+        saved,
+        inputs,
+        interrupt,
+        ..
+    } = *context;
     let server = target.endpoint.base_url().to_string();
     let journal = saved
         .map(|s| s.save_and_open(inputs, &server, &plan))
